@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct vm_config: the validated configuration of one microVM, plain data.
+ *
+ * Filled from Firecracker's config-file JSON (and later the API), validated in
+ * this one place, and what building the VM reads. Nothing here touches KVM.
+ */
+#ifndef IGNIS_CONFIG_H
+#define IGNIS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define VM_MAX_VCPUS 32
+#define VM_DEFAULT_VCPUS 1
+#define VM_DEFAULT_MEM_MIB 128
+/* Keeps RAM below the 64-bit MMIO window Firecracker's layout reserves at 256 GiB. */
+#define VM_MAX_MEM_MIB (252ULL * 1024)
+
+/* Firecracker's default kernel command line (boot_source.rs). */
+#define VM_DEFAULT_BOOT_ARGS                                                        \
+	"reboot=k panic=1 nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.dumbkbd " \
+	"swiotlb=noforce"
+
+enum huge_pages {
+	HUGE_PAGES_NONE = 0,
+	HUGE_PAGES_TRANSPARENT,
+	HUGE_PAGES_2M,
+};
+
+struct boot_source_config {
+	char *kernel_image_path;
+	char *initrd_path; /* NULL: none */
+	char *boot_args;   /* never NULL once configured */
+};
+
+struct machine_config {
+	unsigned int vcpu_count;
+	unsigned int mem_size_mib;
+	bool smt;
+	bool track_dirty_pages;
+	enum huge_pages huge_pages;
+};
+
+struct vm_config {
+	bool has_boot_source;
+	struct boot_source_config boot;
+	struct machine_config machine;
+};
+
+void vm_config_init(struct vm_config *cfg);
+void vm_config_free(struct vm_config *cfg);
+
+/*
+ * Parses a Firecracker-schema config file body. On failure returns -EINVAL
+ * (or -ENOMEM), fills @err and leaves @cfg untouched.
+ */
+int vm_config_parse(struct vm_config *cfg, const char *json, struct err_buf *err);
+int vm_config_parse_file(struct vm_config *cfg, const char *path, struct err_buf *err);
+
+/* Checks that a configuration is complete enough to boot. */
+int vm_config_validate_boot(const struct vm_config *cfg, struct err_buf *err);
+
+const char *huge_pages_name(enum huge_pages hp);
+
+#endif

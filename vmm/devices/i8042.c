@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "i8042.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PORT_DATA 0   /* 0x60 */
+#define PORT_CMD  4   /* 0x64 */
+
+#define STATUS_OBF 0x01
+#define STATUS_SYS 0x04
+
+#define CMD_READ_CTR   0x20
+#define CMD_WRITE_CTR  0x60
+#define CMD_SELF_TEST  0xaa
+#define CMD_KBD_TEST   0xab
+#define CMD_READ_OUTP  0xd0
+#define CMD_WRITE_OUTP 0xd1
+#define CMD_RESET_CPU  0xfe
+
+#define CTR_KBD_INT 0x01
+#define KBD_ACK 0xfa
+
+static void notify(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* eventfd writes only fail on counter overflow */
+	}
+}
+
+static void push(struct i8042 *dev, uint8_t byte)
+{
+	if (dev->count == I8042_BUF_SIZE)
+		return;
+	dev->buf[(dev->head + dev->count) % I8042_BUF_SIZE] = byte;
+	dev->count++;
+	if (dev->ctr & CTR_KBD_INT)
+		notify(dev->irq_fd);
+}
+
+static uint8_t pop(struct i8042 *dev)
+{
+	uint8_t byte;
+
+	if (!dev->count)
+		return 0;
+	byte = dev->buf[dev->head];
+	dev->head = (dev->head + 1) % I8042_BUF_SIZE;
+	dev->count--;
+	return byte;
+}
+
+static void command(struct i8042 *dev, uint8_t cmd)
+{
+	switch (cmd) {
+	case CMD_READ_CTR:
+		push(dev, dev->ctr);
+		break;
+	case CMD_READ_OUTP:
+		push(dev, dev->outp);
+		break;
+	case CMD_WRITE_CTR:
+	case CMD_WRITE_OUTP:
+		dev->pending_cmd = cmd;
+		break;
+	case CMD_SELF_TEST:
+		push(dev, 0x55);
+		break;
+	case CMD_KBD_TEST:
+		push(dev, 0x00);
+		break;
+	case CMD_RESET_CPU:
+		notify(dev->reset_fd);
+		break;
+	default:
+		break; /* enable/disable port and the like: nothing to model */
+	}
+}
+
+static void data_write(struct i8042 *dev, uint8_t val)
+{
+	switch (dev->pending_cmd) {
+	case CMD_WRITE_CTR:
+		dev->ctr = val;
+		break;
+	case CMD_WRITE_OUTP:
+		dev->outp = val;
+		break;
+	default:
+		/* A byte for the keyboard: acknowledge it, and finish a reset. */
+		push(dev, KBD_ACK);
+		if (val == 0xff)
+			push(dev, 0xaa);
+		break;
+	}
+	dev->pending_cmd = 0;
+}
+
+static void i8042_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t len)
+{
+	struct i8042 *dev = opaque;
+
+	memset(data, 0, len);
+	pthread_mutex_lock(&dev->lock);
+	if (offset == PORT_DATA)
+		data[0] = pop(dev);
+	else if (offset == PORT_CMD)
+		data[0] = STATUS_SYS | (dev->count ? STATUS_OBF : 0);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void i8042_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
+{
+	struct i8042 *dev = opaque;
+
+	(void)len;
+	pthread_mutex_lock(&dev->lock);
+	if (offset == PORT_DATA)
+		data_write(dev, data[0]);
+	else if (offset == PORT_CMD)
+		command(dev, data[0]);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+const struct bus_device_ops i8042_ops = {
+	.read = i8042_read,
+	.write = i8042_write,
+};
+
+int i8042_init(struct i8042 *dev, int irq_fd, int reset_fd)
+{
+	memset(dev, 0, sizeof(*dev));
+	if (pthread_mutex_init(&dev->lock, NULL))
+		return -ENOMEM;
+	dev->irq_fd = irq_fd;
+	dev->reset_fd = reset_fd;
+	dev->ctr = CTR_KBD_INT | STATUS_SYS;
+	dev->outp = 0x01; /* A20 gate and the reset line released */
+	return 0;
+}
+
+void i8042_destroy(struct i8042 *dev)
+{
+	pthread_mutex_destroy(&dev->lock);
+}

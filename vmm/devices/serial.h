@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * 16550A UART (COM1): the guest console.
+ *
+ * Register accesses come from vCPU threads; input comes from the VMM thread;
+ * a mutex in the device orders the two. Transmission is instantaneous, so the
+ * transmitter is always empty and THRE interrupts are raised as a real 16550
+ * does whenever they are enabled. Interrupts leave through an eventfd bound
+ * to the IRQ with KVM_IRQFD (each write is an edge).
+ */
+#ifndef IGNIS_SERIAL_H
+#define IGNIS_SERIAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bus.h"
+
+#define SERIAL_PORT_SIZE 8
+#define SERIAL_RX_FIFO_SIZE 64
+
+struct serial {
+	pthread_mutex_t lock;
+	int out_fd;   /* console output; -1 discards */
+	int irq_fd;   /* eventfd; -1: no interrupts (tests) */
+	int rx_space_fd; /* eventfd written when a full RX FIFO drains; -1: none */
+
+	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
+	uint8_t thr_empty_pending;
+
+	uint8_t rx[SERIAL_RX_FIFO_SIZE];
+	unsigned int rx_head, rx_count;
+
+	uint64_t tx_bytes, rx_dropped;
+};
+
+extern const struct bus_device_ops serial_ops;
+
+int serial_init(struct serial *s, int out_fd, int irq_fd);
+void serial_destroy(struct serial *s);
+
+/* Queues host input for the guest; returns how many bytes were accepted. */
+size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
+/* Free space in the receive FIFO, so the VMM reads no more than fits. */
+size_t serial_rx_space(struct serial *s);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One logging family for the whole VMM, in the spirit of kvmtool's pr_*.
+ *
+ * The log configuration (level, destination) is set once by main() before any
+ * thread starts and is read-only afterwards, so the loggers need no locking
+ * beyond what stdio already does per call.
+ */
+#ifndef IGNIS_LOG_H
+#define IGNIS_LOG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum log_level {
+	LOG_OFF = 0,
+	LOG_ERROR,
+	LOG_WARN,
+	LOG_INFO,
+	LOG_DEBUG,
+	LOG_TRACE,
+};
+
+/* Parses Firecracker's level names, case-insensitively. Returns 0 or -EINVAL. */
+int log_level_parse(const char *name, enum log_level *out);
+
+/* Configure before any thread starts. @out NULL means stderr. */
+void log_configure(enum log_level level, FILE *out, bool show_level, bool show_origin);
+
+void log_printf(enum log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#define pr_err(...)   log_printf(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define pr_warn(...)  log_printf(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define pr_info(...)  log_printf(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define pr_debug(...) log_printf(LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+
+#endif

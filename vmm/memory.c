@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "memory.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+
+#define HUGE_2M (2ULL << 20)
+
+int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
+		    enum huge_pages huge_pages)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	uint64_t total = 0;
+	uint8_t *base;
+
+	memset(mem, 0, sizeof(*mem));
+	if (nr == 0 || nr > GUEST_MEM_MAX_REGIONS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nr; i++) {
+		if (ranges[i].size == 0 || total + ranges[i].size < total)
+			return -EINVAL;
+		if (huge_pages != HUGE_PAGES_NONE && (ranges[i].size % HUGE_2M))
+			return -EINVAL;
+		total += ranges[i].size;
+	}
+
+	if (huge_pages == HUGE_PAGES_2M) {
+		/*
+		 * No MAP_NORESERVE: the kernel then reserves the hugepages at
+		 * mmap time and fails with ENOMEM when the pool is short, instead
+		 * of a SIGBUS at the guest's first touch.
+		 */
+		flags |= MAP_HUGETLB | MAP_HUGE_2MB;
+	} else {
+		/* Guest RAM is overcommitted like any anonymous memory. */
+		flags |= MAP_NORESERVE;
+	}
+
+	base = mmap(NULL, total, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	if (huge_pages == HUGE_PAGES_TRANSPARENT && madvise(base, total, MADV_HUGEPAGE) < 0) {
+		int err = -errno;
+
+		munmap(base, total);
+		return err;
+	}
+	/* KSM and fork must not touch guest memory. */
+	madvise(base, total, MADV_DONTFORK);
+
+	mem->mapping = base;
+	mem->mapping_len = total;
+	mem->total_size = total;
+	mem->nr_regions = nr;
+	for (unsigned int i = 0; i < nr; i++) {
+		mem->regions[i].gpa = ranges[i].gpa;
+		mem->regions[i].size = ranges[i].size;
+		mem->regions[i].host = base;
+		base += ranges[i].size;
+	}
+	return 0;
+}
+
+void guest_mem_free(struct guest_mem *mem)
+{
+	if (mem->mapping)
+		munmap(mem->mapping, mem->mapping_len);
+	memset(mem, 0, sizeof(*mem));
+}
+
+int guest_mem_init_view(struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t size)
+{
+	memset(mem, 0, sizeof(*mem));
+	if (!buf || size == 0 || gpa + size < gpa)
+		return -EINVAL;
+	mem->regions[0] = (struct guest_region){ .gpa = gpa, .size = size, .host = buf };
+	mem->nr_regions = 1;
+	mem->total_size = size;
+	return 0;
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+
+		if (gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		/* Written as a subtraction so that no sum can overflow. */
+		if (len > r->size - (gpa - r->gpa))
+			return NULL;
+		return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len)
+{
+	const void *src = guest_mem_ptr(mem, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len)
+{
+	void *dst = guest_mem_ptr(mem, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_mem_clear(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	void *dst = guest_mem_ptr(mem, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memset(dst, 0, len);
+	return 0;
+}
+
+uint64_t guest_mem_region_end(const struct guest_mem *mem, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r->gpa + r->size;
+	}
+	return 0;
+}

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/x86_64/cpuid.h"
+#include "arch/x86_64/regs.h"
+#include "log.h"
+#include "vm.h"
+
+int vcpu_kick_signal(void)
+{
+	return SIGRTMIN;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* its only job is to interrupt KVM_RUN */
+}
+
+int vcpu_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: KVM_RUN must return EINTR. */
+	return sigaction(vcpu_kick_signal(), &sa, NULL) < 0 ? -errno : 0;
+}
+
+int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu, struct err_buf *err)
+{
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0)
+		return err_set(err, -errno, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		int ret = err_set(err, -errno, "mmap of vCPU %u run area: %s", id, strerror(errno));
+
+		close(vcpu->fd);
+		vcpu->fd = -1;
+		vcpu->run = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+static int set_cpuid(struct vcpu *vcpu, struct err_buf *err)
+{
+	const struct kvm_cpuid2 *sup = vcpu->vm->supported_cpuid;
+	size_t size = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
+	struct cpu_topology topo = {
+		.vcpu_id = vcpu->id,
+		.nr_vcpus = vcpu->vm->nr_vcpus,
+		.smt = vcpu->vm->smt,
+		.tsc_deadline = vcpu->vm->tsc_deadline,
+	};
+	struct kvm_cpuid2 *cpuid = malloc(size);
+	int ret = 0;
+
+	if (!cpuid)
+		return err_set(err, -ENOMEM, "out of memory for CPUID");
+	memcpy(cpuid, sup, size);
+	cpuid_normalize(cpuid->entries, cpuid->nent, &topo);
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0)
+		ret = err_set(err, -errno, "KVM_SET_CPUID2: %s", strerror(errno));
+	free(cpuid);
+	return ret;
+}
+
+static int set_msrs(struct vcpu *vcpu, struct err_buf *err)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entries[BOOT_MSR_COUNT];
+	} msrs;
+	int n;
+
+	memset(&msrs, 0, sizeof(msrs));
+	msrs.hdr.nmsrs = BOOT_MSR_COUNT;
+	boot_msrs(msrs.entries);
+	n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	if (n < 0)
+		return err_set(err, -errno, "KVM_SET_MSRS: %s", strerror(errno));
+	if (n != BOOT_MSR_COUNT)
+		return err_set(err, -EINVAL, "KVM_SET_MSRS: KVM refused MSR 0x%x",
+			       msrs.entries[n].index);
+	return 0;
+}
+
+int vcpu_configure_boot(struct vcpu *vcpu, uint64_t entry, struct err_buf *err)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_fpu fpu;
+	struct kvm_lapic_state lapic;
+	int ret;
+
+	ret = set_cpuid(vcpu, err);
+	if (!ret)
+		ret = set_msrs(vcpu, err);
+	if (ret)
+		return ret;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		return err_set(err, -errno, "KVM_GET_SREGS: %s", strerror(errno));
+	boot_sregs(&sregs);
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
+		return err_set(err, -errno, "KVM_SET_SREGS: %s", strerror(errno));
+
+	boot_regs(&regs, entry);
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		return err_set(err, -errno, "KVM_SET_REGS: %s", strerror(errno));
+
+	boot_fpu(&fpu);
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
+		return err_set(err, -errno, "KVM_SET_FPU: %s", strerror(errno));
+
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return err_set(err, -errno, "KVM_GET_LAPIC: %s", strerror(errno));
+	boot_lapic_lint(&lapic);
+	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
+		return err_set(err, -errno, "KVM_SET_LAPIC: %s", strerror(errno));
+	return 0;
+}
+
+static void handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	const struct bus *pio = &vcpu->vm->pio_bus;
+
+	/* data_offset and count come from KVM and stay inside the run page. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		bool handled;
+
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			handled = bus_write(pio, run->io.port, data, run->io.size);
+		else
+			handled = bus_read(pio, run->io.port, data, run->io.size);
+		if (!handled)
+			pr_debug("vcpu%u: unhandled port %s 0x%x", vcpu->id,
+				 run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read",
+				 run->io.port);
+	}
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	const struct bus *mmio = &vcpu->vm->mmio_bus;
+	uint32_t len = run->mmio.len > sizeof(run->mmio.data) ? sizeof(run->mmio.data)
+							       : run->mmio.len;
+	bool handled;
+
+	if (run->mmio.is_write)
+		handled = bus_write(mmio, run->mmio.phys_addr, run->mmio.data, len);
+	else
+		handled = bus_read(mmio, run->mmio.phys_addr, run->mmio.data, len);
+	if (!handled)
+		pr_debug("vcpu%u: unhandled MMIO %s 0x%llx", vcpu->id,
+			 run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr);
+}
+
+/* Returns true while the vCPU should keep running. */
+static bool handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_HLT:
+		pr_info("vcpu%u: guest halted", vcpu->id);
+		vm_request_exit(vcpu->vm, 0);
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		pr_info("vcpu%u: guest shut down (triple fault or reset)", vcpu->id);
+		vm_request_exit(vcpu->vm, 0);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		if (run->system_event.type == KVM_SYSTEM_EVENT_CRASH) {
+			pr_err("vcpu%u: guest crashed", vcpu->id);
+			vm_request_exit(vcpu->vm, 1);
+		} else {
+			pr_info("vcpu%u: guest requested shutdown/reset", vcpu->id);
+			vm_request_exit(vcpu->vm, 0);
+		}
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		pr_err("vcpu%u: KVM_RUN entry failure, reason 0x%llx", vcpu->id,
+		       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vm_request_exit(vcpu->vm, 1);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		pr_err("vcpu%u: KVM internal error, suberror %u", vcpu->id,
+		       run->internal.suberror);
+		vm_request_exit(vcpu->vm, 1);
+		return false;
+	default:
+		pr_err("vcpu%u: unexpected KVM exit reason %u", vcpu->id, run->exit_reason);
+		vm_request_exit(vcpu->vm, 1);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	char name[16];
+	sigset_t set;
+
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, vcpu_kick_signal());
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!vm_stopping(vcpu->vm)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			pr_err("vcpu%u: KVM_RUN: %s", vcpu->id, strerror(errno));
+			vm_request_exit(vcpu->vm, 1);
+			break;
+		}
+		if (!handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+
+	if (ret)
+		return -ret;
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	/* immediate_exit covers a kick that lands just before KVM_RUN. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, vcpu_kick_signal());
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (vcpu->thread_started)
+		pthread_join(vcpu->thread, NULL);
+	vcpu->thread_started = false;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->vm->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One vCPU: its KVM fd, its shared kvm_run page and its thread. The thread
+ * loops on KVM_RUN and dispatches port and MMIO exits to the VM's buses;
+ * anything that ends the guest is reported to the VMM thread with
+ * vm_request_exit(), which then stops every vCPU.
+ */
+#ifndef IGNIS_VCPU_H
+#define IGNIS_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "error.h"
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu, struct err_buf *err);
+/* Loads CPUID, MSRs, registers and LAPIC for a 64-bit Linux boot at @entry. */
+int vcpu_configure_boot(struct vcpu *vcpu, uint64_t entry, struct err_buf *err);
+int vcpu_start(struct vcpu *vcpu);
+/* Makes KVM_RUN return promptly (now or on its next entry). Any thread. */
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_join(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+
+/* The signal used to kick vCPU threads out of KVM_RUN. */
+int vcpu_kick_signal(void);
+/* Installs the no-op kick handler; once per process, before threads start. */
+int vcpu_signals_init(void);
+
+#endif

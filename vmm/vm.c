@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/x86_64/boot.h"
+#include "arch/x86_64/layout.h"
+#include "log.h"
+
+#define KVM_API_VERSION_EXPECTED 12
+#define CPUID_MAX_ENTRIES 256
+
+static const struct {
+	int cap;
+	const char *name;
+} required_caps[] = {
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+	{ KVM_CAP_HLT, "KVM_CAP_HLT" },
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+};
+
+void vm_request_exit(struct vm *vm, int code)
+{
+	bool expected = false;
+	uint64_t one = 1;
+
+	if (atomic_compare_exchange_strong(&vm->exit_requested, &expected, true))
+		atomic_store(&vm->exit_code, code);
+	if (write(vm->exit_fd, &one, sizeof(one)) < 0) {
+		/* eventfd writes only fail on counter overflow */
+	}
+}
+
+bool vm_stopping(struct vm *vm)
+{
+	return atomic_load(&vm->stopping);
+}
+
+int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s", cfg->boot.boot_args ? cfg->boot.boot_args : "");
+
+	return (n < 0 || (size_t)n >= len) ? -E2BIG : 0;
+}
+
+static int kvm_open(struct vm *vm, struct err_buf *err)
+{
+	int version;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return err_set(err, -errno, "cannot open /dev/kvm: %s", strerror(errno));
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION_EXPECTED)
+		return err_set(err, -ENOTSUP, "KVM API version %d, expected %d", version,
+			       KVM_API_VERSION_EXPECTED);
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0)
+			return err_set(err, -ENOTSUP, "KVM lacks %s", required_caps[i].name);
+	}
+	vm->tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	vm->run_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if ((long)vm->run_size <= 0)
+		return err_set(err, -errno, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	return 0;
+}
+
+static int kvm_supported_cpuid(struct vm *vm, struct err_buf *err)
+{
+	struct kvm_cpuid2 *cpuid;
+
+	cpuid = calloc(1, sizeof(*cpuid) + CPUID_MAX_ENTRIES * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		return err_set(err, -ENOMEM, "out of memory for CPUID");
+	cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+		free(cpuid);
+		return err_set(err, -errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+	}
+	vm->supported_cpuid = cpuid;
+	return 0;
+}
+
+static int vm_create_kvm(struct vm *vm, struct err_buf *err)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	do
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	while (vm->vm_fd < 0 && errno == EINTR);
+	if (vm->vm_fd < 0)
+		return err_set(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+		return err_set(err, -errno, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return err_set(err, -errno, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return err_set(err, -errno, "KVM_CREATE_PIT2: %s", strerror(errno));
+	return 0;
+}
+
+static int vm_setup_memory(struct vm *vm, const struct machine_config *mc, struct err_buf *err)
+{
+	struct guest_range ranges[2];
+	uint64_t bytes = (uint64_t)mc->mem_size_mib << 20;
+	unsigned int nr = x86_memory_ranges(bytes, ranges);
+	int ret;
+
+	ret = guest_mem_alloc(&vm->mem, ranges, nr, mc->huge_pages);
+	if (ret == -ENOMEM && mc->huge_pages == HUGE_PAGES_2M)
+		return err_set(err, ret,
+			       "cannot allocate %u MiB of 2 MiB huge pages: not enough are reserved "
+			       "(see /proc/sys/vm/nr_hugepages; %u pages needed)",
+			       mc->mem_size_mib, mc->mem_size_mib / 2);
+	if (ret)
+		return err_set(err, ret, "cannot allocate %u MiB of guest memory: %s",
+			       mc->mem_size_mib, strerror(-ret));
+
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
+		const struct guest_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.flags = mc->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return err_set(err, -errno, "KVM_SET_USER_MEMORY_REGION: %s",
+				       strerror(errno));
+	}
+	return 0;
+}
+
+/* An eventfd bound to a GSI: each write is an edge on that interrupt line. */
+static int irqfd_create(struct vm *vm, unsigned int gsi, int *out, struct err_buf *err)
+{
+	struct kvm_irqfd irqfd = { .gsi = gsi };
+
+	*out = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (*out < 0)
+		return err_set(err, -errno, "eventfd: %s", strerror(errno));
+	irqfd.fd = (uint32_t)*out;
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return err_set(err, -errno, "KVM_IRQFD for GSI %u: %s", gsi, strerror(errno));
+	return 0;
+}
+
+static int vm_setup_devices(struct vm *vm, const struct vm_opts *opts, struct err_buf *err)
+{
+	int ret;
+
+	ret = irqfd_create(vm, SERIAL_COM1_IRQ, &vm->serial_irq_fd, err);
+	if (ret)
+		return ret;
+	if (serial_init(&vm->serial, opts->console_out_fd, vm->serial_irq_fd))
+		return err_set(err, -ENOMEM, "serial: cannot initialise");
+	vm->serial.rx_space_fd = vm->console_space_fd;
+	ret = bus_register(&vm->pio_bus, SERIAL_COM1_PORT, SERIAL_PORT_SIZE, &serial_ops,
+			   &vm->serial);
+	if (ret)
+		return err_set(err, ret, "serial: cannot register its ports");
+
+	ret = irqfd_create(vm, I8042_IRQ, &vm->i8042_irq_fd, err);
+	if (ret)
+		return ret;
+	if (i8042_init(&vm->i8042, vm->i8042_irq_fd, vm->reset_fd))
+		return err_set(err, -ENOMEM, "i8042: cannot initialise");
+	ret = bus_register(&vm->pio_bus, I8042_PORT_BASE, I8042_PORT_SIZE, &i8042_ops,
+			   &vm->i8042);
+	if (ret)
+		return err_set(err, ret, "i8042: cannot register its ports");
+
+	if (opts->boot_timer) {
+		vm->boot_timer.start_wall_us = opts->start_wall_us;
+		vm->boot_timer.start_cpu_us = opts->start_cpu_us;
+		ret = bus_register(&vm->mmio_bus, BOOT_TIMER_ADDR, BOOT_TIMER_SIZE,
+				   &boot_timer_ops, &vm->boot_timer);
+		if (ret)
+			return err_set(err, ret, "boot timer: cannot register its MMIO page");
+	}
+	return 0;
+}
+
+static void on_exit_fd(struct event_handler *h, uint32_t events)
+{
+	struct vm *vm = container_of(h, struct vm, exit_handler);
+	uint64_t v;
+
+	(void)events;
+	if (read(vm->exit_fd, &v, sizeof(v)) < 0) {
+		/* spurious wake-up: the flag below is what counts */
+	}
+	if (atomic_load(&vm->exit_requested))
+		atomic_store(&vm->stopping, true);
+}
+
+static void on_reset(struct event_handler *h, uint32_t events)
+{
+	struct vm *vm = container_of(h, struct vm, reset_handler);
+	uint64_t v;
+
+	(void)events;
+	if (read(vm->reset_fd, &v, sizeof(v)) == sizeof(v)) {
+		pr_info("guest reset the machine through the i8042; stopping");
+		vm_request_exit(vm, 0);
+	}
+}
+
+static void console_stop(struct vm *vm)
+{
+	event_loop_del(&vm->loop, vm->console_in_fd);
+	vm->console_in_fd = -1;
+}
+
+static void on_console_input(struct event_handler *h, uint32_t events)
+{
+	struct vm *vm = container_of(h, struct vm, console_handler);
+	uint8_t buf[SERIAL_RX_FIFO_SIZE];
+	size_t space = serial_rx_space(&vm->serial);
+	ssize_t n;
+
+	(void)events;
+	if (space == 0) {
+		/* Guest is not reading: park input until its FIFO drains. */
+		event_loop_mod(&vm->loop, vm->console_in_fd, 0, &vm->console_handler);
+		return;
+	}
+	n = read(vm->console_in_fd, buf, space);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		console_stop(vm);
+		return;
+	}
+	serial_input(&vm->serial, buf, (size_t)n);
+}
+
+static void on_console_space(struct event_handler *h, uint32_t events)
+{
+	struct vm *vm = container_of(h, struct vm, console_space_handler);
+	uint64_t v;
+
+	(void)events;
+	if (read(vm->console_space_fd, &v, sizeof(v)) < 0)
+		return;
+	if (vm->console_in_fd >= 0)
+		event_loop_mod(&vm->loop, vm->console_in_fd, EPOLLIN, &vm->console_handler);
+}
+
+static void on_signal(struct event_handler *h, uint32_t events)
+{
+	struct vm *vm = container_of(h, struct vm, signal_handler);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	pr_info("received signal %u; stopping the microVM", si.ssi_signo);
+	vm_request_exit(vm, 128 + (int)si.ssi_signo);
+}
+
+static int vm_setup_events(struct vm *vm, const struct vm_opts *opts, struct err_buf *err)
+{
+	int ret;
+
+	ret = event_loop_init(&vm->loop);
+	if (ret)
+		return err_set(err, ret, "epoll: %s", strerror(-ret));
+	vm->exit_handler.fn = on_exit_fd;
+	vm->reset_handler.fn = on_reset;
+	vm->console_handler.fn = on_console_input;
+	vm->console_space_handler.fn = on_console_space;
+	vm->signal_handler.fn = on_signal;
+
+	ret = event_loop_add(&vm->loop, vm->exit_fd, EPOLLIN, &vm->exit_handler);
+	if (!ret)
+		ret = event_loop_add(&vm->loop, vm->reset_fd, EPOLLIN, &vm->reset_handler);
+	if (!ret)
+		ret = event_loop_add(&vm->loop, vm->console_space_fd, EPOLLIN,
+				     &vm->console_space_handler);
+	if (!ret && opts->signal_fd >= 0) {
+		vm->signal_fd = opts->signal_fd;
+		ret = event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, &vm->signal_handler);
+	}
+	if (ret)
+		return err_set(err, ret, "epoll_ctl: %s", strerror(-ret));
+
+	/* Input is optional: /dev/null or a regular file cannot be polled. */
+	if (opts->console_in_fd >= 0 &&
+	    event_loop_add(&vm->loop, opts->console_in_fd, EPOLLIN, &vm->console_handler) == 0)
+		vm->console_in_fd = opts->console_in_fd;
+	return 0;
+}
+
+static int eventfd_create(int *out, struct err_buf *err)
+{
+	*out = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return *out < 0 ? err_set(err, -errno, "eventfd: %s", strerror(errno)) : 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+	      struct err_buf *err)
+{
+	char cmdline[CMDLINE_MAX_SIZE + 1];
+	uint64_t entry;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->serial_irq_fd = vm->i8042_irq_fd = -1;
+	vm->exit_fd = vm->reset_fd = vm->console_space_fd = -1;
+	vm->console_in_fd = vm->signal_fd = -1;
+	vm->loop.epfd = -1;
+	vm->nr_vcpus = 0;
+	vm->smt = cfg->machine.smt;
+	atomic_init(&vm->stopping, false);
+	atomic_init(&vm->exit_requested, false);
+	atomic_init(&vm->exit_code, 0);
+
+	ret = vm_config_validate_boot(cfg, err);
+	if (ret)
+		return ret;
+	if (vm_build_cmdline(cfg, cmdline, sizeof(cmdline)))
+		return err_set(err, -E2BIG, "kernel command line longer than %llu bytes",
+			       CMDLINE_MAX_SIZE - 1);
+
+	ret = eventfd_create(&vm->exit_fd, err);
+	if (!ret)
+		ret = eventfd_create(&vm->reset_fd, err);
+	if (!ret)
+		ret = eventfd_create(&vm->console_space_fd, err);
+	if (!ret)
+		ret = kvm_open(vm, err);
+	if (!ret)
+		ret = kvm_supported_cpuid(vm, err);
+	if (!ret)
+		ret = vm_create_kvm(vm, err);
+	if (!ret)
+		ret = vm_setup_memory(vm, &cfg->machine, err);
+	if (!ret)
+		ret = vm_setup_devices(vm, opts, err);
+	if (!ret)
+		ret = x86_boot_setup(&vm->mem, &cfg->boot, cmdline, cfg->machine.vcpu_count,
+				     &entry, err);
+	for (unsigned int i = 0; !ret && i < cfg->machine.vcpu_count; i++) {
+		ret = vcpu_create(vm, i, &vm->vcpus[i], err);
+		if (ret)
+			break;
+		vm->nr_vcpus = i + 1;
+	}
+	/* nr_vcpus must be final before CPUID (topology) is computed. */
+	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++)
+		ret = vcpu_configure_boot(&vm->vcpus[i], entry, err);
+	if (!ret)
+		ret = vm_setup_events(vm, opts, err);
+	if (ret) {
+		vm_destroy(vm);
+		return ret;
+	}
+	pr_info("microVM ready: %u vCPU(s), %u MiB%s%s", vm->nr_vcpus, cfg->machine.mem_size_mib,
+		cfg->machine.huge_pages != HUGE_PAGES_NONE ? ", huge pages " : "",
+		cfg->machine.huge_pages != HUGE_PAGES_NONE ? huge_pages_name(cfg->machine.huge_pages)
+							   : "");
+	return 0;
+}
+
+static void vm_stop_vcpus(struct vm *vm)
+{
+	atomic_store(&vm->stopping, true);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+}
+
+int vm_run(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		int ret = vcpu_start(&vm->vcpus[i]);
+
+		if (ret) {
+			pr_err("cannot start vCPU %u thread: %s", i, strerror(-ret));
+			vm_request_exit(vm, 1);
+			break;
+		}
+	}
+	while (!vm_stopping(vm)) {
+		int ret = event_loop_run_once(&vm->loop, -1);
+
+		if (ret < 0) {
+			pr_err("event loop: %s", strerror(-ret));
+			vm_request_exit(vm, 1);
+			break;
+		}
+	}
+	vm_stop_vcpus(vm);
+	return atomic_load(&vm->exit_code);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_stop_vcpus(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	vm->nr_vcpus = 0;
+	event_loop_destroy(&vm->loop);
+	/* Zeroed mutexes (devices never initialised) are valid to destroy. */
+	serial_destroy(&vm->serial);
+	i8042_destroy(&vm->i8042);
+	close_fd(&vm->serial_irq_fd);
+	close_fd(&vm->i8042_irq_fd);
+	close_fd(&vm->exit_fd);
+	close_fd(&vm->reset_fd);
+	close_fd(&vm->console_space_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	vm->vm_fd = -1;
+	guest_mem_free(&vm->mem);
+	free(vm->supported_cpuid);
+	vm->supported_cpuid = NULL;
+	close_fd(&vm->kvm_fd);
+}
