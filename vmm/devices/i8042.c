@@ -10,6 +10,7 @@
 
 #define STATUS_OBF 0x01
 #define STATUS_SYS 0x04
+#define STATUS_UNLOCKED 0x10 /* keyboard not inhibited by the keylock */
 
 #define CMD_READ_CTR   0x20
 #define CMD_WRITE_CTR  0x60
@@ -20,6 +21,7 @@
 #define CMD_RESET_CPU  0xfe
 
 #define CTR_KBD_INT 0x01
+#define CTR_SYS     0x04
 #define KBD_ACK 0xfa
 
 static void notify(int fd)
@@ -108,7 +110,7 @@ static void i8042_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t le
 	if (offset == PORT_DATA)
 		data[0] = pop(dev);
 	else if (offset == PORT_CMD)
-		data[0] = STATUS_SYS | (dev->count ? STATUS_OBF : 0);
+		data[0] = STATUS_SYS | STATUS_UNLOCKED | (dev->count ? STATUS_OBF : 0);
 	pthread_mutex_unlock(&dev->lock);
 }
 
@@ -137,7 +139,7 @@ int i8042_init(struct i8042 *dev, int irq_fd, int reset_fd)
 		return -ENOMEM;
 	dev->irq_fd = irq_fd;
 	dev->reset_fd = reset_fd;
-	dev->ctr = CTR_KBD_INT | STATUS_SYS;
+	dev->ctr = CTR_KBD_INT | CTR_SYS;
 	dev->outp = 0x01; /* A20 gate and the reset line released */
 	return 0;
 }
