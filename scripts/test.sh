@@ -25,9 +25,9 @@ if [ "${IGNIS_SKIP_DEPS:-0}" != 1 ]; then
 fi
 
 say "building (build/ and build-asan/ with address,undefined)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIGNIS_TESTS=ON >/dev/null
 cmake --build build -j "$jobs"
-cmake -S . -B build-asan -DIGNIS_SANITIZE=address,undefined >/dev/null
+cmake -S . -B build-asan -DIGNIS_SANITIZE=address,undefined -DIGNIS_TESTS=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 
 say "preparing guest artefacts (cached; the first kernel build takes ~7 minutes)"

@@ -40,6 +40,7 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->boot.kernel_image_path);
 	free(cfg->boot.initrd_path);
 	free(cfg->boot.boot_args);
+	free(cfg->serial.serial_out_path);
 	vm_config_init(cfg);
 }
 
@@ -198,9 +199,25 @@ static int parse_machine_config(json_t *obj, struct machine_config *mc, struct e
 	return 0;
 }
 
+static int parse_serial(json_t *obj, struct serial_config *sc, struct err_buf *err)
+{
+	static const char *const keys[] = { "serial_out_path" };
+	const char *sec = "serial";
+	int ret;
+
+	if (!json_is_object(obj))
+		return fail(err, "%s: expected an object", sec);
+	ret = check_keys(obj, sec, keys, 1, err);
+	if (!ret)
+		ret = get_string(obj, sec, "serial_out_path", false, &sc->serial_out_path, err);
+	if (!ret && sc->serial_out_path && sc->serial_out_path[0] == '\0')
+		return fail(err, "%s.serial_out_path: must not be empty", sec);
+	return ret;
+}
+
 static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 {
-	static const char *const keys[] = { "boot-source", "machine-config" };
+	static const char *const keys[] = { "boot-source", "machine-config", "serial" };
 	const char *key;
 	json_t *val;
 	int ret;
@@ -212,7 +229,7 @@ static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 			if (strcmp(key, unsupported_sections[i]) == 0)
 				return fail(err, "%s: not supported by this version of ignis", key);
 	}
-	ret = check_keys(root, "config file", keys, 2, err);
+	ret = check_keys(root, "config file", keys, 3, err);
 	if (ret)
 		return ret;
 
@@ -222,6 +239,12 @@ static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 		if (ret)
 			return ret;
 		cfg->has_boot_source = true;
+	}
+	val = json_object_get(root, "serial");
+	if (val) {
+		ret = parse_serial(val, &cfg->serial, err);
+		if (ret)
+			return ret;
 	}
 	val = json_object_get(root, "machine-config");
 	if (val)

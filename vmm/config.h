@@ -45,10 +45,16 @@ struct machine_config {
 	enum huge_pages huge_pages;
 };
 
+/* Firecracker's SerialDevice (PUT /serial); also accepted in the config file. */
+struct serial_config {
+	char *serial_out_path; /* NULL: the console goes to stdout */
+};
+
 struct vm_config {
 	bool has_boot_source;
 	struct boot_source_config boot;
 	struct machine_config machine;
+	struct serial_config serial;
 };
 
 void vm_config_init(struct vm_config *cfg);

@@ -163,14 +163,29 @@ static int irqfd_create(struct vm *vm, unsigned int gsi, int *out, struct err_bu
 	return 0;
 }
 
+/* Opened before any KVM work so a bad path fails fast and on any host. */
+static int vm_open_console(struct vm *vm, const struct vm_config *cfg, struct err_buf *err)
+{
+	if (!cfg->serial.serial_out_path)
+		return 0;
+	/* A file is appended to; a FIFO is written as it is read. */
+	vm->serial_out_fd = open(cfg->serial.serial_out_path,
+				 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+	if (vm->serial_out_fd < 0)
+		return err_set(err, -errno, "serial.serial_out_path %s: %s",
+			       cfg->serial.serial_out_path, strerror(errno));
+	return 0;
+}
+
 static int vm_setup_devices(struct vm *vm, const struct vm_opts *opts, struct err_buf *err)
 {
+	int out_fd = vm->serial_out_fd >= 0 ? vm->serial_out_fd : opts->console_out_fd;
 	int ret;
 
 	ret = irqfd_create(vm, SERIAL_COM1_IRQ, &vm->serial_irq_fd, err);
 	if (ret)
 		return ret;
-	if (serial_init(&vm->serial, opts->console_out_fd, vm->serial_irq_fd))
+	if (serial_init(&vm->serial, out_fd, vm->serial_irq_fd))
 		return err_set(err, -ENOMEM, "serial: cannot initialise");
 	vm->serial.rx_space_fd = vm->console_space_fd;
 	ret = bus_register(&vm->pio_bus, SERIAL_COM1_PORT, SERIAL_PORT_SIZE, &serial_ops,
@@ -325,7 +340,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
-	vm->serial_irq_fd = vm->i8042_irq_fd = -1;
+	vm->serial_irq_fd = vm->i8042_irq_fd = vm->serial_out_fd = -1;
 	vm->exit_fd = vm->reset_fd = vm->console_space_fd = -1;
 	vm->console_in_fd = vm->signal_fd = -1;
 	vm->loop.epfd = -1;
@@ -342,7 +357,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 		return err_set(err, -E2BIG, "kernel command line longer than %llu bytes",
 			       CMDLINE_MAX_SIZE - 1);
 
-	ret = eventfd_create(&vm->exit_fd, err);
+	ret = vm_open_console(vm, cfg, err);
+	if (!ret)
+		ret = eventfd_create(&vm->exit_fd, err);
 	if (!ret)
 		ret = eventfd_create(&vm->reset_fd, err);
 	if (!ret)
@@ -433,6 +450,7 @@ void vm_destroy(struct vm *vm)
 	serial_destroy(&vm->serial);
 	i8042_destroy(&vm->i8042);
 	close_fd(&vm->serial_irq_fd);
+	close_fd(&vm->serial_out_fd);
 	close_fd(&vm->i8042_irq_fd);
 	close_fd(&vm->exit_fd);
 	close_fd(&vm->reset_fd);

@@ -46,6 +46,7 @@ struct vm {
 
 	struct serial serial;
 	int serial_irq_fd;
+	int serial_out_fd; /* opened from serial_out_path; -1: stdout or none */
 	struct i8042 i8042;
 	int i8042_irq_fd;
 	struct boot_timer boot_timer;

@@ -44,6 +44,8 @@ expect "smt with an odd vCPU count" 152 "with smt enabled" -- --no-api --config-
 expect "missing kernel_image_path" 152 "boot-source: missing field .kernel_image_path." -- --no-api --config-file "$(cfg '{"boot-source": {"boot_args": "x"}}')"
 expect "no boot-source at all" 152 "boot-source: missing" -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 128}}')"
 expect "sections ignis does not serve yet are refused by name" 152 "drives: not supported" -- --no-api --config-file "$(cfg '{"drives": []}')"
+expect "unknown serial key is named" 152 "serial: unknown field .rate_limiter." -- --no-api --config-file "$(cfg '{"serial": {"rate_limiter": {}}}')"
+expect "unwritable serial_out_path is named" 152 "serial.serial_out_path /nonexistent-dir/x" -- --no-api --config-file "$(cfg '{"boot-source": {"kernel_image_path": "/bin/true"}, "serial": {"serial_out_path": "/nonexistent-dir/x"}}')"
 expect "without --no-api ignis says the API is not there yet" 1 "API server is not available" --
 
 echo "$pass passed, $fail failed"

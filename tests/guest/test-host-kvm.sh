@@ -55,6 +55,19 @@ boot "32 vCPUs 128 MiB" 32 128
 boot "THP 64 MiB" 1 64 Transparent
 boot "4 GiB (RAM split around the MMIO gap)" 1 4096
 
+# Console to a file (Firecracker's serial_out_path) instead of stdout.
+cat >"$work/serial.json" <<JSON
+{"boot-source": {"kernel_image_path": "$guest"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},
+ "serial": {"serial_out_path": "$work/console.txt"}}
+JSON
+timeout 60 "$ignis" --no-api --config-file "$work/serial.json" </dev/null >"$work/serial.out" 2>"$work/serial.err"
+rc=$?
+check "serial_out_path: exit 0" "$([ $rc = 0 ]; echo $?)" "(got $rc)"
+check "serial_out_path: the banner is in the file" \
+	"$([ "$(cat "$work/console.txt" 2>/dev/null)" = "Hello from the ignis test guest" ]; echo $?)"
+check "serial_out_path: nothing of the guest on stdout" "$([ ! -s "$work/serial.out" ]; echo $?)"
+
 # 2 MiB hugetlbfs pages: boot when 32 MiB worth are free, else a clear refusal.
 free_huge=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
 if [ "${free_huge:-0}" -ge 16 ]; then

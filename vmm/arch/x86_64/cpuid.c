@@ -87,6 +87,8 @@ void cpuid_normalize(struct kvm_cpuid_entry2 *entries, unsigned int nent,
 			e->ecx &= ~LEAF1_ECX_PDCM;
 			if (topo->tsc_deadline)
 				e->ecx |= LEAF1_ECX_TSC_DEADLINE;
+			else
+				e->ecx &= ~LEAF1_ECX_TSC_DEADLINE;
 			if (topo->nr_vcpus > 1)
 				e->edx |= LEAF1_EDX_HTT;
 			else
