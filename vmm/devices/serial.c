@@ -170,6 +170,8 @@ static void reg_write(struct serial *s, unsigned int reg, uint8_t val)
 	case UART_IIR_FCR:
 		s->fcr = val;
 		if (val & 0x02) { /* clear receive FIFO */
+			if (s->rx_count == SERIAL_RX_FIFO_SIZE)
+				signal_fd(s->rx_space_fd); /* as rx_pop() does */
 			s->rx_head = 0;
 			s->rx_count = 0;
 		}

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The config file: Firecracker's schema parsed into struct vm_config. A bad
+ * file is refused with -EINVAL and a message that names the offending key,
+ * and leaves the configuration as it was.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "config.h"
+#include "helpers.h"
+
+#define GOOD_CONFIG                                                                        \
+	"{\"boot-source\": {\"kernel_image_path\": \"/images/vmlinux\","                    \
+	" \"boot_args\": \"console=ttyS0\", \"initrd_path\": \"/images/initrd\"},"          \
+	" \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 256, \"smt\": false,"    \
+	" \"track_dirty_pages\": true, \"huge_pages\": \"None\", \"cpu_template\": \"None\"},"  \
+	" \"serial\": {\"serial_out_path\": \"/run/console.log\"}}"
+
+/* A boot source wrapped around a machine-config body, to vary one key at a time. */
+#define WITH_MACHINE(body)                                                                  \
+	"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"machine-config\": {" body "}}"
+
+static struct vm_config cfg;
+static struct err_buf err;
+
+static void parse_ok(const char *json)
+{
+	int ret = vm_config_parse(&cfg, json, &err);
+
+	cr_assert_eq(ret, 0, "%d: %s", ret, err.msg);
+}
+
+/* Starts each test from GOOD_CONFIG, so a failed parse can be seen to change nothing. */
+static void config_setup(void)
+{
+	memset(&err, 0, sizeof(err));
+	vm_config_init(&cfg);
+	parse_ok(GOOD_CONFIG);
+}
+
+static void config_teardown(void)
+{
+	vm_config_free(&cfg);
+}
+
+static void assert_still_good_config(void)
+{
+	cr_assert(cfg.has_boot_source);
+	cr_assert_str_eq(cfg.boot.kernel_image_path, "/images/vmlinux");
+	cr_assert_str_eq(cfg.boot.boot_args, "console=ttyS0");
+	cr_assert_str_eq(cfg.boot.initrd_path, "/images/initrd");
+	cr_assert_eq(cfg.machine.vcpu_count, 2);
+	cr_assert_eq(cfg.machine.mem_size_mib, 256);
+	cr_assert(cfg.machine.track_dirty_pages);
+	cr_assert_eq(cfg.machine.huge_pages, HUGE_PAGES_NONE);
+	cr_assert_str_eq(cfg.serial.serial_out_path, "/run/console.log");
+}
+
+static void assert_rejected(const char *json, const char *needle)
+{
+	cr_assert_fails_with(vm_config_parse(&cfg, json, &err), -EINVAL, err, needle);
+	assert_still_good_config();
+}
+
+TestSuite(config, .init = config_setup, .fini = config_teardown);
+TestSuite(config_rejects, .init = config_setup, .fini = config_teardown);
+
+/* ---- accepted ---- */
+
+Test(config, good_file_fills_every_field)
+{
+	assert_still_good_config();
+	cr_assert_not(cfg.machine.smt);
+}
+
+Test(config, machine_config_defaults_to_1_vcpu_and_128_mib)
+{
+	parse_ok("{\"boot-source\": {\"kernel_image_path\": \"/k\"}}");
+	cr_assert_eq(cfg.machine.vcpu_count, 1);
+	cr_assert_eq(cfg.machine.mem_size_mib, 128);
+	cr_assert_not(cfg.machine.smt);
+	cr_assert_not(cfg.machine.track_dirty_pages);
+	cr_assert_eq(cfg.machine.huge_pages, HUGE_PAGES_NONE);
+}
+
+Test(config, boot_args_default_to_firecrackers)
+{
+	parse_ok("{\"boot-source\": {\"kernel_image_path\": \"/k\"}}");
+	cr_assert_str_eq(cfg.boot.boot_args, VM_DEFAULT_BOOT_ARGS);
+	cr_assert_null(cfg.boot.initrd_path);
+}
+
+Test(config, serial_output_defaults_to_the_console)
+{
+	parse_ok("{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"serial\": {}}");
+	cr_assert_null(cfg.serial.serial_out_path);
+}
+
+Test(config, empty_object_has_no_boot_source)
+{
+	parse_ok("{}");
+	cr_assert_not(cfg.has_boot_source);
+	cr_assert_null(cfg.boot.kernel_image_path);
+}
+
+Test(config, smt_with_an_even_vcpu_count_is_accepted)
+{
+	parse_ok(WITH_MACHINE("\"vcpu_count\": 4, \"mem_size_mib\": 64, \"smt\": true"));
+	cr_assert(cfg.machine.smt);
+	cr_assert_eq(cfg.machine.vcpu_count, 4);
+}
+
+Test(config, smt_with_a_single_vcpu_is_accepted)
+{
+	parse_ok(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 64, \"smt\": true"));
+	cr_assert(cfg.machine.smt);
+}
+
+Test(config, huge_pages_values_are_parsed)
+{
+	parse_ok(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"2M\""));
+	cr_assert_eq(cfg.machine.huge_pages, HUGE_PAGES_2M);
+	parse_ok(WITH_MACHINE(
+		"\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"Transparent\""));
+	cr_assert_eq(cfg.machine.huge_pages, HUGE_PAGES_TRANSPARENT);
+	cr_assert_str_eq(huge_pages_name(HUGE_PAGES_2M), "2M");
+}
+
+Test(config, limits_are_inclusive)
+{
+	parse_ok(WITH_MACHINE("\"vcpu_count\": 32, \"mem_size_mib\": 258048"));
+	cr_assert_eq(cfg.machine.vcpu_count, 32);
+	cr_assert_eq(cfg.machine.mem_size_mib, VM_MAX_MEM_MIB);
+}
+
+Test(config, parse_file_reads_a_file)
+{
+	char path[] = "/tmp/ignis-config-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, GOOD_CONFIG, strlen(GOOD_CONFIG)), (ssize_t)strlen(GOOD_CONFIG));
+	close(fd);
+	vm_config_free(&cfg);
+	cr_assert_eq(vm_config_parse_file(&cfg, path, &err), 0, "%s", err.msg);
+	unlink(path);
+	assert_still_good_config();
+}
+
+Test(config, free_returns_to_the_defaults)
+{
+	vm_config_free(&cfg);
+	cr_assert_not(cfg.has_boot_source);
+	cr_assert_null(cfg.boot.kernel_image_path);
+	cr_assert_eq(cfg.machine.vcpu_count, 1);
+	cr_assert_eq(cfg.machine.mem_size_mib, 128);
+}
+
+Test(config, boot_needs_a_boot_source)
+{
+	struct vm_config empty;
+
+	vm_config_init(&empty);
+	cr_assert_fails_with(vm_config_validate_boot(&empty, &err), -EINVAL, err, "boot-source");
+}
+
+Test(config, boot_with_a_boot_source_is_valid)
+{
+	cr_assert_eq(vm_config_validate_boot(&cfg, &err), 0);
+}
+
+/* ---- refused: syntax and shape ---- */
+
+Test(config_rejects, invalid_json)
+{
+	assert_rejected("{\"machine-config\": ", "invalid JSON");
+}
+
+Test(config_rejects, top_level_array)
+{
+	assert_rejected("[1, 2]", "expected a JSON object at the top level");
+}
+
+Test(config_rejects, duplicate_keys)
+{
+	assert_rejected("{\"machine-config\": {\"vcpu_count\": 1, \"vcpu_count\": 2,"
+			" \"mem_size_mib\": 128}}",
+			"duplicate");
+}
+
+Test(config_rejects, unknown_top_level_key)
+{
+	assert_rejected("{\"foo\": {}}", "config file: unknown field `foo`");
+}
+
+Test(config_rejects, unknown_key_in_boot_source)
+{
+	assert_rejected("{\"boot-source\": {\"kernel_image_path\": \"/k\", \"foo\": 1}}",
+			"boot-source: unknown field `foo`");
+}
+
+Test(config_rejects, unknown_key_in_machine_config)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 64, \"foo\": 1"),
+			"machine-config: unknown field `foo`");
+}
+
+Test(config_rejects, unknown_key_in_serial)
+{
+	assert_rejected("{\"serial\": {\"foo\": \"/x\"}}", "serial: unknown field `foo`");
+}
+
+Test(config_rejects, empty_serial_out_path)
+{
+	assert_rejected("{\"serial\": {\"serial_out_path\": \"\"}}", "serial.serial_out_path");
+}
+
+Test(config_rejects, section_that_is_not_an_object)
+{
+	assert_rejected("{\"machine-config\": 3}", "machine-config: expected an object");
+}
+
+Test(config_rejects, unsupported_section)
+{
+	assert_rejected("{\"drives\": []}", "drives: not supported");
+}
+
+/* ---- refused: missing keys ---- */
+
+Test(config_rejects, missing_kernel_image_path)
+{
+	assert_rejected("{\"boot-source\": {\"boot_args\": \"quiet\"}}",
+			"boot-source: missing field `kernel_image_path`");
+}
+
+Test(config_rejects, empty_kernel_image_path)
+{
+	assert_rejected("{\"boot-source\": {\"kernel_image_path\": \"\"}}",
+			"boot-source.kernel_image_path");
+}
+
+Test(config_rejects, string_with_a_nul)
+{
+	/* A path with a NUL would name a different file than the user wrote. */
+	assert_rejected("{\"boot-source\": {\"kernel_image_path\": \"/k\\u0000x\"}}",
+			"\\u0000 is not allowed");
+}
+
+Test(config_rejects, missing_vcpu_count)
+{
+	assert_rejected(WITH_MACHINE("\"mem_size_mib\": 64"),
+			"machine-config: missing field `vcpu_count`");
+}
+
+Test(config_rejects, missing_mem_size_mib)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1"),
+			"machine-config: missing field `mem_size_mib`");
+}
+
+/* ---- refused: values ---- */
+
+Test(config_rejects, zero_vcpus)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 0, \"mem_size_mib\": 64"),
+			"machine-config.vcpu_count");
+}
+
+Test(config_rejects, more_than_32_vcpus)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 33, \"mem_size_mib\": 64"),
+			"machine-config.vcpu_count");
+}
+
+Test(config_rejects, zero_memory)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 0"),
+			"machine-config.mem_size_mib");
+}
+
+Test(config_rejects, memory_above_the_maximum)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 258049"),
+			"machine-config.mem_size_mib");
+}
+
+Test(config_rejects, negative_vcpu_count)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": -1, \"mem_size_mib\": 64"),
+			"machine-config.vcpu_count: -1 is out of range");
+}
+
+Test(config_rejects, negative_mem_size)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": -128"),
+			"machine-config.mem_size_mib");
+}
+
+Test(config_rejects, vcpu_count_that_would_wrap_an_unsigned_int)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 4294967297, \"mem_size_mib\": 64"),
+			"machine-config.vcpu_count");
+}
+
+Test(config_rejects, largest_json_integer)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 9223372036854775807"),
+			"machine-config.mem_size_mib");
+}
+
+Test(config_rejects, integer_of_2_to_the_63)
+{
+	/* Beyond jansson's json_int_t: refused while parsing, before any key is seen. */
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 9223372036854775808"),
+			"too big integer");
+}
+
+Test(config_rejects, real_number_for_an_integer)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1e30, \"mem_size_mib\": 64"),
+			"machine-config.vcpu_count: expected an integer");
+}
+
+Test(config_rejects, fractional_number_for_an_integer)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1.0, \"mem_size_mib\": 64"),
+			"machine-config.vcpu_count: expected an integer");
+}
+
+Test(config_rejects, string_for_an_integer)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": \"2\", \"mem_size_mib\": 64"),
+			"machine-config.vcpu_count: expected an integer");
+}
+
+Test(config_rejects, integer_for_a_bool)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 2, \"mem_size_mib\": 64, \"smt\": 1"),
+			"machine-config.smt: expected true or false");
+}
+
+Test(config_rejects, integer_for_a_string)
+{
+	assert_rejected("{\"boot-source\": {\"kernel_image_path\": 7}}",
+			"boot-source.kernel_image_path: expected a string");
+}
+
+Test(config_rejects, smt_with_an_odd_vcpu_count)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 3, \"mem_size_mib\": 64, \"smt\": true"),
+			"machine-config.vcpu_count");
+}
+
+Test(config_rejects, unknown_huge_pages_value)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"1G\""),
+			"machine-config.huge_pages");
+}
+
+Test(config_rejects, huge_pages_that_is_not_a_string)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": 2"),
+			"machine-config.huge_pages");
+}
+
+Test(config_rejects, odd_memory_with_2m_huge_pages)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 65, \"huge_pages\": \"2M\""),
+			"machine-config.mem_size_mib");
+}
+
+Test(config_rejects, cpu_template_other_than_none)
+{
+	assert_rejected(WITH_MACHINE("\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T2\""),
+			"machine-config.cpu_template");
+}
+
+Test(config_rejects, missing_file)
+{
+	cr_assert_fails_with(vm_config_parse_file(&cfg, "/nonexistent/ignis.json", &err), -EINVAL,
+			     err, "/nonexistent/ignis.json");
+	cr_assert_not_null(strstr(err.msg, "No such file"), "%s", err.msg);
+	assert_still_good_config();
+}
