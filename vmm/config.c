@@ -14,15 +14,51 @@ static const char *const huge_pages_names[] = {
 	[HUGE_PAGES_2M] = "2M",
 };
 
+static const char *const cache_type_names[] = {
+	[CACHE_UNSAFE] = "Unsafe",
+	[CACHE_WRITEBACK] = "Writeback",
+	[CACHE_WRITETHROUGH] = "Writethrough",
+	[CACHE_NONE] = "None",
+};
+
+static const char *const io_engine_names[] = {
+	[IO_ENGINE_SYNC] = "Sync",
+	[IO_ENGINE_ASYNC] = "Async",
+};
+
 /* Top-level keys of Firecracker's config file that ignis does not serve yet. */
 static const char *const unsupported_sections[] = {
-	"drives", "network-interfaces", "balloon", "vsock", "entropy", "pmem",
+	"network-interfaces", "balloon", "vsock", "entropy", "pmem",
 	"memory-hotplug", "mmds-config", "logger", "metrics", "cpu-config",
 };
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 const char *huge_pages_name(enum huge_pages hp)
 {
-	return (unsigned int)hp < 3 ? huge_pages_names[hp] : "?";
+	return (unsigned int)hp < ARRAY_SIZE(huge_pages_names) ? huge_pages_names[hp] : "?";
+}
+
+const char *cache_type_name(enum cache_type ct)
+{
+	return (unsigned int)ct < ARRAY_SIZE(cache_type_names) ? cache_type_names[ct] : "?";
+}
+
+const char *io_engine_name(enum io_engine e)
+{
+	return (unsigned int)e < ARRAY_SIZE(io_engine_names) ? io_engine_names[e] : "?";
+}
+
+const char *config_id_problem(const char *id)
+{
+	if (!id[0])
+		return "The ID cannot be empty.";
+	for (const char *p = id; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return "API Resource IDs can only contain alphanumeric characters and underscores.";
+	}
+	return NULL;
 }
 
 #define fail(err, ...) err_set((err), -EINVAL, __VA_ARGS__)
@@ -41,6 +77,8 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->boot.initrd_path);
 	free(cfg->boot.boot_args);
 	free(cfg->serial.serial_out_path);
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		drive_config_free(&cfg->drives[i]);
 	vm_config_init(cfg);
 }
 
@@ -144,22 +182,38 @@ static int parse_boot_source(json_t *obj, struct boot_source_config *bs, struct 
 	return 0;
 }
 
-static int parse_huge_pages(json_t *obj, const char *sec, enum huge_pages *out,
-			    struct err_buf *err)
+/* An optional string field that must be one of @names; sets *out to its index. */
+static int get_enum(json_t *obj, const char *sec, const char *key, const char *const *names,
+		    unsigned int n, int *out, struct err_buf *err)
 {
-	json_t *v = json_object_get(obj, "huge_pages");
+	json_t *v = json_object_get(obj, key);
+	char expected[160] = "";
 
 	if (!v)
 		return 0;
 	if (json_is_string(v)) {
-		for (unsigned int i = 0; i < 3; i++) {
-			if (strcmp(json_string_value(v), huge_pages_names[i]) == 0) {
-				*out = (enum huge_pages)i;
+		for (unsigned int i = 0; i < n; i++) {
+			if (strcmp(json_string_value(v), names[i]) == 0) {
+				*out = (int)i;
 				return 0;
 			}
 		}
 	}
-	return fail(err, "%s.huge_pages: expected one of \"None\", \"Transparent\", \"2M\"", sec);
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected),
+			 "%s\"%s\"", i ? ", " : "", names[i]);
+	return fail(err, "%s.%s: expected one of %s", sec, key, expected);
+}
+
+static int parse_huge_pages(json_t *obj, const char *sec, enum huge_pages *out,
+			    struct err_buf *err)
+{
+	int v = (int)*out;
+	int ret = get_enum(obj, sec, "huge_pages", huge_pages_names, ARRAY_SIZE(huge_pages_names),
+			   &v, err);
+
+	*out = (enum huge_pages)v;
+	return ret;
 }
 
 static int parse_machine_config(json_t *obj, struct machine_config *mc, struct err_buf *err)
@@ -199,6 +253,137 @@ static int parse_machine_config(json_t *obj, struct machine_config *mc, struct e
 	return 0;
 }
 
+void drive_config_free(struct drive_config *d)
+{
+	free(d->path_on_host);
+	free(d->partuuid);
+	memset(d, 0, sizeof(*d));
+}
+
+int drive_config_parse(const void *json_obj, struct drive_config *out, struct err_buf *err)
+{
+	static const char *const keys[] = { "drive_id",  "path_on_host", "is_root_device",
+					    "is_read_only", "partuuid", "cache_type",
+					    "io_engine", "rate_limiter", "socket" };
+	json_t *obj = (json_t *)json_obj;
+	struct drive_config d;
+	char sec[DRIVE_ID_MAX + 16];
+	char *id = NULL;
+	const char *why;
+	json_t *root;
+	int ct = CACHE_UNSAFE, eng = IO_ENGINE_SYNC;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	if (!json_is_object(obj))
+		return fail(err, "drive: expected an object");
+	ret = get_string(obj, "drive", "drive_id", true, &id, err);
+	if (ret)
+		return ret;
+	why = config_id_problem(id);
+	if (why || strlen(id) > DRIVE_ID_MAX) {
+		ret = fail(err, "drive.drive_id \"%s\": %s", id,
+			   why ? why : "longer than 64 characters");
+		free(id);
+		return ret;
+	}
+	strcpy(d.drive_id, id);
+	free(id);
+	snprintf(sec, sizeof(sec), "drive \"%s\"", d.drive_id);
+
+	ret = check_keys(obj, sec, keys, ARRAY_SIZE(keys), err);
+	if (!ret && json_object_get(obj, "rate_limiter") && !json_is_null(json_object_get(obj, "rate_limiter")))
+		ret = fail(err, "%s: rate_limiter is not supported by this version of ignis", sec);
+	if (!ret && json_object_get(obj, "socket") && !json_is_null(json_object_get(obj, "socket")))
+		ret = fail(err, "%s: socket (vhost-user-blk) is not supported by ignis", sec);
+	if (!ret)
+		ret = get_string(obj, sec, "path_on_host", true, &d.path_on_host, err);
+	if (!ret && !d.path_on_host[0])
+		ret = fail(err, "%s.path_on_host: must not be empty", sec);
+	if (!ret) {
+		root = json_object_get(obj, "is_root_device");
+		if (!root)
+			ret = fail(err, "%s: missing field `is_root_device`", sec);
+	}
+	if (!ret)
+		ret = get_bool(obj, sec, "is_root_device", &d.is_root_device, err);
+	if (!ret)
+		ret = get_bool(obj, sec, "is_read_only", &d.is_read_only, err);
+	if (!ret)
+		ret = get_string(obj, sec, "partuuid", false, &d.partuuid, err);
+	if (!ret)
+		ret = get_enum(obj, sec, "cache_type", cache_type_names, ARRAY_SIZE(cache_type_names),
+			       &ct, err);
+	if (!ret)
+		ret = get_enum(obj, sec, "io_engine", io_engine_names, ARRAY_SIZE(io_engine_names),
+			       &eng, err);
+	if (!ret && d.partuuid && !d.partuuid[0])
+		ret = fail(err, "%s.partuuid: must not be empty", sec);
+	if (ret) {
+		drive_config_free(&d);
+		return ret;
+	}
+	d.cache_type = (enum cache_type)ct;
+	d.io_engine = (enum io_engine)eng;
+	*out = d;
+	return 0;
+}
+
+int vm_config_put_drive(struct vm_config *cfg, struct drive_config *d, struct err_buf *err)
+{
+	unsigned int slot = cfg->nr_drives;
+
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		if (strcmp(cfg->drives[i].drive_id, d->drive_id) == 0)
+			slot = i;
+		else if (d->is_root_device && cfg->drives[i].is_root_device)
+			return fail(err, "drive \"%s\": a root block device already exists (drive \"%s\")",
+				    d->drive_id, cfg->drives[i].drive_id);
+	}
+	if (slot == VM_MAX_DRIVES)
+		return fail(err, "drive \"%s\": at most %d drives are supported", d->drive_id,
+			    VM_MAX_DRIVES);
+	if (slot < cfg->nr_drives)
+		drive_config_free(&cfg->drives[slot]);
+	else
+		cfg->nr_drives++;
+	cfg->drives[slot] = *d;
+	memset(d, 0, sizeof(*d));
+	return 0;
+}
+
+static int parse_drives(json_t *arr, struct vm_config *cfg, struct err_buf *err)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr))
+		return fail(err, "drives: expected an array");
+	json_array_foreach(arr, i, v) {
+		struct drive_config d;
+		struct err_buf why;
+		int ret;
+
+		ret = drive_config_parse(v, &d, &why);
+		if (!ret) {
+			for (unsigned int j = 0; j < cfg->nr_drives; j++) {
+				if (strcmp(cfg->drives[j].drive_id, d.drive_id) == 0) {
+					ret = fail(&why, "drive \"%s\": drive_id used twice", d.drive_id);
+					drive_config_free(&d);
+					break;
+				}
+			}
+		}
+		if (!ret) {
+			ret = vm_config_put_drive(cfg, &d, &why);
+			drive_config_free(&d);
+		}
+		if (ret)
+			return fail(err, "drives[%zu]: %s", i, why.msg);
+	}
+	return 0;
+}
+
 static int parse_serial(json_t *obj, struct serial_config *sc, struct err_buf *err)
 {
 	static const char *const keys[] = { "serial_out_path" };
@@ -217,7 +402,7 @@ static int parse_serial(json_t *obj, struct serial_config *sc, struct err_buf *e
 
 static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 {
-	static const char *const keys[] = { "boot-source", "machine-config", "serial" };
+	static const char *const keys[] = { "boot-source", "machine-config", "serial", "drives" };
 	const char *key;
 	json_t *val;
 	int ret;
@@ -229,7 +414,7 @@ static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 			if (strcmp(key, unsupported_sections[i]) == 0)
 				return fail(err, "%s: not supported by this version of ignis", key);
 	}
-	ret = check_keys(root, "config file", keys, 3, err);
+	ret = check_keys(root, "config file", keys, ARRAY_SIZE(keys), err);
 	if (ret)
 		return ret;
 
@@ -239,6 +424,12 @@ static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 		if (ret)
 			return ret;
 		cfg->has_boot_source = true;
+	}
+	val = json_object_get(root, "drives");
+	if (val) {
+		ret = parse_drives(val, cfg, err);
+		if (ret)
+			return ret;
 	}
 	val = json_object_get(root, "serial");
 	if (val) {

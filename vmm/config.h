@@ -45,6 +45,33 @@ struct machine_config {
 	enum huge_pages huge_pages;
 };
 
+#define VM_MAX_DRIVES 16 /* IRQs 5..23 are shared by every virtio-mmio device */
+#define DRIVE_ID_MAX 64
+
+/* Firecracker's cache_type, plus QEMU's writethrough and none. */
+enum cache_type {
+	CACHE_UNSAFE = 0, /* flush is a no-op */
+	CACHE_WRITEBACK,  /* flush = fsync */
+	CACHE_WRITETHROUGH, /* O_DSYNC: every write is durable */
+	CACHE_NONE,       /* O_DIRECT: bypass the host page cache */
+};
+
+enum io_engine {
+	IO_ENGINE_SYNC = 0,
+	IO_ENGINE_ASYNC, /* io_uring */
+};
+
+/* Firecracker's Drive (virtio-block only: no vhost-user socket). */
+struct drive_config {
+	char drive_id[DRIVE_ID_MAX + 1];
+	char *path_on_host;
+	bool is_root_device;
+	bool is_read_only;
+	char *partuuid; /* NULL: root=/dev/vda */
+	enum cache_type cache_type;
+	enum io_engine io_engine;
+};
+
 /* Firecracker's SerialDevice (PUT /serial); also accepted in the config file. */
 struct serial_config {
 	char *serial_out_path; /* NULL: the console goes to stdout */
@@ -55,6 +82,8 @@ struct vm_config {
 	struct boot_source_config boot;
 	struct machine_config machine;
 	struct serial_config serial;
+	struct drive_config drives[VM_MAX_DRIVES];
+	unsigned int nr_drives;
 };
 
 void vm_config_init(struct vm_config *cfg);
@@ -71,5 +100,23 @@ int vm_config_parse_file(struct vm_config *cfg, const char *path, struct err_buf
 int vm_config_validate_boot(const struct vm_config *cfg, struct err_buf *err);
 
 const char *huge_pages_name(enum huge_pages hp);
+const char *cache_type_name(enum cache_type ct);
+const char *io_engine_name(enum io_engine e);
+
+/*
+ * Firecracker's rule for resource ids in API paths and bodies: non-empty,
+ * alphanumeric and '_'. Returns NULL if valid, else the message.
+ */
+const char *config_id_problem(const char *id);
+
+/*
+ * Parses one Firecracker Drive object into @out (owned strings), checking
+ * types, unknown keys and values. Does not check it against other drives.
+ */
+int drive_config_parse(const void *json_obj, struct drive_config *out, struct err_buf *err);
+void drive_config_free(struct drive_config *d);
+
+/* Adds or replaces (by drive_id) a drive, enforcing one root device. */
+int vm_config_put_drive(struct vm_config *cfg, struct drive_config *d, struct err_buf *err);
 
 #endif

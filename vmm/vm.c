@@ -15,6 +15,7 @@
 
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/layout.h"
+#include "cmdline.h"
 #include "log.h"
 
 #define KVM_API_VERSION_EXPECTED 12
@@ -50,13 +51,6 @@ void vm_request_exit(struct vm *vm, int code)
 bool vm_stopping(struct vm *vm)
 {
 	return atomic_load(&vm->stopping);
-}
-
-int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s", cfg->boot.boot_args ? cfg->boot.boot_args : "");
-
-	return (n < 0 || (size_t)n >= len) ? -E2BIG : 0;
 }
 
 static int kvm_open(struct vm *vm, struct err_buf *err)
@@ -214,6 +208,40 @@ static int vm_setup_devices(struct vm *vm, const struct vm_opts *opts, struct er
 	return 0;
 }
 
+/* One virtio-blk device per drive, in the slots cmdline_build() announces. */
+static int vm_setup_drives(struct vm *vm, const struct vm_config *cfg, struct err_buf *err)
+{
+	unsigned int order[VM_MAX_DRIVES];
+	unsigned int n = cmdline_drive_order(cfg, order);
+
+	for (unsigned int slot = 0; slot < n; slot++) {
+		uint64_t base = cmdline_virtio_base(slot);
+		struct virtio_blk *blk = calloc(1, sizeof(*blk));
+		int ret;
+
+		if (!blk)
+			return err_set(err, -ENOMEM, "out of memory for drive devices");
+		ret = virtio_blk_create(blk, &cfg->drives[order[slot]], &vm->mem, &vm->loop,
+					vm->vm_fd, base, cmdline_virtio_irq(slot), err);
+		if (ret) {
+			free(blk);
+			return ret;
+		}
+		vm->blks[vm->nr_blks++] = blk;
+		ret = bus_register(&vm->mmio_bus, base, VIRTIO_MMIO_SIZE, &virtio_mmio_bus_ops,
+				   &blk->transport);
+		if (ret)
+			return err_set(err, ret, "drive \"%s\": cannot register its MMIO window",
+				       blk->drive_id);
+		pr_info("drive %s: %s, %llu sectors%s, cache %s, engine %s, virtio-mmio 0x%llx IRQ %u",
+			blk->drive_id, cfg->drives[order[slot]].path_on_host,
+			(unsigned long long)(blk->file.size / BLOCK_SECTOR_SIZE),
+			blk->file.read_only ? ", read-only" : "", cache_type_name(blk->file.cache),
+			io_engine_name(blk->engine), (unsigned long long)base, cmdline_virtio_irq(slot));
+	}
+	return 0;
+}
+
 static void on_exit_fd(struct event_handler *h, uint32_t events)
 {
 	struct vm *vm = container_of(h, struct vm, exit_handler);
@@ -296,9 +324,6 @@ static int vm_setup_events(struct vm *vm, const struct vm_opts *opts, struct err
 {
 	int ret;
 
-	ret = event_loop_init(&vm->loop);
-	if (ret)
-		return err_set(err, ret, "epoll: %s", strerror(-ret));
 	vm->exit_handler.fn = on_exit_fd;
 	vm->reset_handler.fn = on_reset;
 	vm->console_handler.fn = on_console_input;
@@ -353,11 +378,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 	ret = vm_config_validate_boot(cfg, err);
 	if (ret)
 		return ret;
-	if (vm_build_cmdline(cfg, cmdline, sizeof(cmdline)))
+	if (cmdline_build(cfg, cmdline, sizeof(cmdline)))
 		return err_set(err, -E2BIG, "kernel command line longer than %llu bytes",
 			       CMDLINE_MAX_SIZE - 1);
 
 	ret = vm_open_console(vm, cfg, err);
+	if (!ret) {
+		ret = event_loop_init(&vm->loop);
+		if (ret)
+			err_set(err, ret, "epoll: %s", strerror(-ret));
+	}
 	if (!ret)
 		ret = eventfd_create(&vm->exit_fd, err);
 	if (!ret)
@@ -374,6 +404,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 		ret = vm_setup_memory(vm, &cfg->machine, err);
 	if (!ret)
 		ret = vm_setup_devices(vm, opts, err);
+	if (!ret)
+		ret = vm_setup_drives(vm, cfg, err);
 	if (!ret)
 		ret = x86_boot_setup(&vm->mem, &cfg->boot, cmdline, cfg->machine.vcpu_count,
 				     &entry, err);
@@ -445,6 +477,11 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->nr_vcpus = 0;
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		virtio_blk_destroy(vm->blks[i]);
+		free(vm->blks[i]);
+	}
+	vm->nr_blks = 0;
 	event_loop_destroy(&vm->loop);
 	/* Zeroed mutexes (devices never initialised) are valid to destroy. */
 	serial_destroy(&vm->serial);

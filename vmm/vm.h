@@ -18,6 +18,7 @@
 #include "devices/boot_timer.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
+#include "devices/virtio/block.h"
 #include "error.h"
 #include "event_loop.h"
 #include "memory.h"
@@ -50,6 +51,8 @@ struct vm {
 	struct i8042 i8042;
 	int i8042_irq_fd;
 	struct boot_timer boot_timer;
+	struct virtio_blk *blks[VM_MAX_DRIVES]; /* in device-slot order */
+	unsigned int nr_blks;
 
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	unsigned int nr_vcpus;
@@ -77,8 +80,5 @@ void vm_destroy(struct vm *vm);
 /* First caller's code wins. Callable from any thread. */
 void vm_request_exit(struct vm *vm, int code);
 bool vm_stopping(struct vm *vm);
-
-/* Builds the final kernel command line (boot_args + what devices add). */
-int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len);
 
 #endif

@@ -43,9 +43,16 @@ expect "bad huge_pages value names the key" 152 "machine-config.huge_pages" -- -
 expect "smt with an odd vCPU count" 152 "with smt enabled" -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 3, "mem_size_mib": 128, "smt": true}}')"
 expect "missing kernel_image_path" 152 "boot-source: missing field .kernel_image_path." -- --no-api --config-file "$(cfg '{"boot-source": {"boot_args": "x"}}')"
 expect "no boot-source at all" 152 "boot-source: missing" -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 128}}')"
-expect "sections ignis does not serve yet are refused by name" 152 "drives: not supported" -- --no-api --config-file "$(cfg '{"drives": []}')"
+expect "sections ignis does not serve yet are refused by name" 152 "network-interfaces: not supported" -- --no-api --config-file "$(cfg '{"network-interfaces": []}')"
 expect "unknown serial key is named" 152 "serial: unknown field .rate_limiter." -- --no-api --config-file "$(cfg '{"serial": {"rate_limiter": {}}}')"
 expect "unwritable serial_out_path is named" 152 "serial.serial_out_path /nonexistent-dir/x" -- --no-api --config-file "$(cfg '{"boot-source": {"kernel_image_path": "/bin/true"}, "serial": {"serial_out_path": "/nonexistent-dir/x"}}')"
+expect "drive without path_on_host is named" 152 "drives\[0\]: drive .root.: missing field .path_on_host." -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "root", "is_root_device": true}]}')"
+expect "drive id with bad characters" 152 "drives\[0\]: drive.drive_id .a-b.: API Resource IDs can only contain alphanumeric characters and underscores." -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a-b", "path_on_host": "x", "is_root_device": false}]}')"
+expect "two root drives" 152 "drives\[1\]: drive .b.: a root block device already exists \(drive .a.\)" -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a", "path_on_host": "x", "is_root_device": true}, {"drive_id": "b", "path_on_host": "y", "is_root_device": true}]}')"
+expect "drive id used twice" 152 "drives\[1\]: drive .a.: drive_id used twice" -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a", "path_on_host": "x", "is_root_device": false}, {"drive_id": "a", "path_on_host": "y", "is_root_device": false}]}')"
+expect "bad cache_type lists the choices" 152 "cache_type: expected one of \"Unsafe\", \"Writeback\", \"Writethrough\", \"None\"" -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a", "path_on_host": "x", "is_root_device": false, "cache_type": "Fast"}]}')"
+expect "bad io_engine" 152 "io_engine: expected one of \"Sync\", \"Async\"" -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a", "path_on_host": "x", "is_root_device": false, "io_engine": "Turbo"}]}')"
+expect "drive rate_limiter refused clearly" 152 "rate_limiter is not supported" -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a", "path_on_host": "x", "is_root_device": false, "rate_limiter": {}}]}')"
 expect "without --no-api ignis says the API is not there yet" 1 "API server is not available" --
 
 echo "$pass passed, $fail failed"

@@ -228,7 +228,7 @@ Test(config_rejects, section_that_is_not_an_object)
 
 Test(config_rejects, unsupported_section)
 {
-	assert_rejected("{\"drives\": []}", "drives: not supported");
+	assert_rejected("{\"network-interfaces\": []}", "network-interfaces: not supported");
 }
 
 /* ---- refused: missing keys ---- */

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "block.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../log.h"
+
+#define BLK_HDR_SIZE 16
+#define URING_ENTRIES 128
+
+struct blk_hdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+static uint64_t blk_features(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
+		     VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE);
+
+	if (blk->file.read_only)
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	return f;
+}
+
+static void blk_config_read(void *opaque, uint64_t offset, uint8_t *data, uint32_t len)
+{
+	struct virtio_blk *blk = opaque;
+	uint8_t cfg[64];
+	uint64_t capacity = blk->file.size / BLOCK_SECTOR_SIZE;
+	uint32_t seg_max = VIRTIO_BLK_SEG_MAX, blk_size = BLOCK_SECTOR_SIZE;
+
+	/* struct virtio_blk_config: capacity@0 size_max@8 seg_max@12 geometry@16 blk_size@20 */
+	memset(cfg, 0, sizeof(cfg));
+	memcpy(cfg + 0, &capacity, 8);
+	memcpy(cfg + 12, &seg_max, 4);
+	memcpy(cfg + 20, &blk_size, 4);
+	if (offset < sizeof(cfg) && len <= sizeof(cfg) - offset)
+		memcpy(data, cfg + offset, len);
+	else
+		memset(data, 0, len);
+}
+
+/* Is [sector, sector + len bytes) inside the disk? Overflow-safe. */
+static bool in_range(const struct virtio_blk *blk, uint64_t sector, uint64_t len)
+{
+	uint64_t sectors = blk->file.size / BLOCK_SECTOR_SIZE;
+
+	return sector <= sectors && len / BLOCK_SECTOR_SIZE <= sectors - sector;
+}
+
+static void complete(struct virtio_blk *blk, uint16_t head, uint64_t status_gpa, uint8_t status,
+		     uint32_t used_len)
+{
+	struct virtio_mmio *t = &blk->transport;
+
+	if (status == VIRTIO_BLK_S_IOERR)
+		blk->stats.io_errors++;
+	else if (status == VIRTIO_BLK_S_UNSUPP)
+		blk->stats.unsupported++;
+	if (guest_mem_write(t->mem, status_gpa, &status, 1))
+		used_len = 0;
+	if (virtq_push(&t->queues[0], t->mem, head, used_len))
+		virtio_mmio_needs_reset(t);
+}
+
+/* GPA of the status byte: the last writable byte of the chain. */
+static bool status_location(const struct virtq_chain *c, uint64_t *gpa)
+{
+	for (unsigned int i = c->nr; i-- > c->nr_readable;) {
+		if (c->segs[i].len) {
+			*gpa = c->segs[i].gpa + c->segs[i].len - 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct virtio_blk_req *req_alloc(struct virtio_blk *blk)
+{
+	for (unsigned int i = 0; i < VIRTQ_MAX_SIZE; i++)
+		if (!blk->reqs[i].busy)
+			return &blk->reqs[i];
+	return NULL; /* cannot happen: one request per descriptor head */
+}
+
+static void req_free(struct virtio_blk_req *req)
+{
+	free(req->iov);
+	memset(req, 0, sizeof(*req));
+}
+
+/*
+ * Hands a data or flush request to io_uring. Returns true if queued (the
+ * completion will answer it), false to answer it synchronously instead.
+ */
+static bool submit_async(struct virtio_blk *blk, const struct blk_hdr *hdr, uint64_t status_gpa,
+			 const struct iovec *iov, int iovcnt, uint64_t len, uint32_t used_len)
+{
+	struct virtio_blk_req *req = req_alloc(blk);
+	int ret;
+
+	if (!req)
+		return false;
+	req->iov = NULL;
+	if (iovcnt) {
+		req->iov = malloc(sizeof(*iov) * (size_t)iovcnt);
+		if (!req->iov)
+			return false;
+		memcpy(req->iov, iov, sizeof(*iov) * (size_t)iovcnt);
+	}
+	req->busy = true;
+	req->head = blk->chain.head;
+	req->type = (uint8_t)hdr->type;
+	req->status_gpa = status_gpa;
+	req->used_len = used_len;
+	req->expect = len;
+	req->offset = hdr->sector * BLOCK_SECTOR_SIZE;
+	req->iovcnt = iovcnt;
+
+	if (hdr->type == VIRTIO_BLK_T_IN)
+		ret = block_uring_readv(&blk->uring, blk->file.fd, req->iov, iovcnt, req->offset, req);
+	else if (hdr->type == VIRTIO_BLK_T_OUT)
+		ret = block_uring_writev(&blk->uring, blk->file.fd, req->iov, iovcnt, req->offset, req);
+	else
+		ret = block_uring_fsync(&blk->uring, blk->file.fd, blk->file.cache != CACHE_WRITEBACK,
+					req);
+	if (ret) {
+		req_free(req);
+		return false;
+	}
+	return true;
+}
+
+/* Runs a request with the Sync engine. Returns the virtio status. */
+static uint8_t run_sync(struct virtio_blk *blk, const struct blk_hdr *hdr, const struct iovec *iov,
+			int iovcnt)
+{
+	uint64_t offset = hdr->sector * BLOCK_SECTOR_SIZE;
+	int ret;
+
+	if (hdr->type == VIRTIO_BLK_T_IN)
+		ret = block_file_readv(&blk->file, iov, iovcnt, offset);
+	else if (hdr->type == VIRTIO_BLK_T_OUT)
+		ret = block_file_writev(&blk->file, iov, iovcnt, offset);
+	else
+		ret = block_file_flush(&blk->file);
+	if (ret)
+		pr_debug("virtio-blk %s: %s at sector %llu: %s", blk->drive_id,
+			 hdr->type == VIRTIO_BLK_T_IN ? "read" : hdr->type == VIRTIO_BLK_T_OUT ? "write" : "flush",
+			 (unsigned long long)hdr->sector, strerror(-ret));
+	return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+}
+
+/* Parses and runs (or queues) the request in blk->chain. */
+static void handle_request(struct virtio_blk *blk)
+{
+	struct virtio_mmio *t = &blk->transport;
+	const struct virtq_chain *c = &blk->chain;
+	struct iovec iov[VIRTQ_MAX_CHAIN];
+	uint64_t status_gpa, len = 0;
+	uint32_t used_len = 1;
+	struct blk_hdr hdr;
+	int iovcnt = 0;
+	uint8_t status;
+
+	if (!status_location(c, &status_gpa)) {
+		/* Nowhere to put a status: all we can do is hand the chain back. */
+		blk->stats.bad_requests++;
+		if (virtq_push(&t->queues[0], t->mem, c->head, 0))
+			virtio_mmio_needs_reset(t);
+		return;
+	}
+	if (virtq_chain_read(c, t->mem, 0, &hdr, sizeof(hdr)) != (long)sizeof(hdr)) {
+		blk->stats.bad_requests++;
+		complete(blk, c->head, status_gpa, VIRTIO_BLK_S_IOERR, 1);
+		return;
+	}
+
+	switch (hdr.type) {
+	case VIRTIO_BLK_T_IN:
+		len = c->writable_len - 1;
+		status = VIRTIO_BLK_S_OK;
+		if (len % BLOCK_SECTOR_SIZE || !in_range(blk, hdr.sector, len))
+			status = VIRTIO_BLK_S_IOERR;
+		else if ((iovcnt = virtq_chain_iov(c, t->mem, true, 0, len, iov, VIRTQ_MAX_CHAIN)) < 0)
+			status = VIRTIO_BLK_S_IOERR;
+		if (status != VIRTIO_BLK_S_OK) {
+			blk->stats.bad_requests++;
+			complete(blk, c->head, status_gpa, status, 1);
+			return;
+		}
+		blk->stats.reads++;
+		blk->stats.read_bytes += len;
+		used_len = (uint32_t)len + 1;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		len = c->readable_len - BLK_HDR_SIZE;
+		status = VIRTIO_BLK_S_OK;
+		if (blk->file.read_only || len % BLOCK_SECTOR_SIZE || !in_range(blk, hdr.sector, len))
+			status = VIRTIO_BLK_S_IOERR;
+		else if ((iovcnt = virtq_chain_iov(c, t->mem, false, BLK_HDR_SIZE, len, iov,
+						   VIRTQ_MAX_CHAIN)) < 0)
+			status = VIRTIO_BLK_S_IOERR;
+		if (status != VIRTIO_BLK_S_OK) {
+			blk->stats.bad_requests++;
+			complete(blk, c->head, status_gpa, status, 1);
+			return;
+		}
+		blk->stats.writes++;
+		blk->stats.write_bytes += len;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		blk->stats.flushes++;
+		if (blk->file.cache == CACHE_UNSAFE) {
+			complete(blk, c->head, status_gpa, VIRTIO_BLK_S_OK, 1);
+			return;
+		}
+		break;
+	case VIRTIO_BLK_T_GET_ID: {
+		uint64_t n = c->writable_len - 1;
+
+		if (n > BLOCK_ID_BYTES)
+			n = BLOCK_ID_BYTES;
+		blk->stats.get_ids++;
+		status = virtq_chain_write(c, t->mem, 0, blk->file.id, n) == (long)n
+				 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		complete(blk, c->head, status_gpa, status, (uint32_t)n + 1);
+		return;
+	}
+	default:
+		complete(blk, c->head, status_gpa, VIRTIO_BLK_S_UNSUPP, 1);
+		return;
+	}
+
+	if (blk->engine == IO_ENGINE_ASYNC && blk->uring_ready &&
+	    submit_async(blk, &hdr, status_gpa, iov, iovcnt, len, used_len))
+		return;
+	status = run_sync(blk, &hdr, iov, iovcnt);
+	complete(blk, c->head, status_gpa, status, status == VIRTIO_BLK_S_OK ? used_len : 1);
+}
+
+static void blk_queue_notify(void *opaque, unsigned int q)
+{
+	struct virtio_blk *blk = opaque;
+	struct virtio_mmio *t = &blk->transport;
+	struct virtq *vq = &t->queues[q];
+
+	for (;;) {
+		enum virtq_pop_result r = virtq_pop(vq, t->mem, &blk->chain);
+
+		if (r == VIRTQ_EMPTY) {
+			if (!virtq_enable_notify(vq, t->mem))
+				break;
+			continue;
+		}
+		if (r == VIRTQ_BROKEN) {
+			virtio_mmio_needs_reset(t);
+			return;
+		}
+		if (r == VIRTQ_BAD_CHAIN) {
+			blk->stats.bad_chains++;
+			pr_debug("virtio-blk %s: malformed descriptor chain at head %u", blk->drive_id,
+				 blk->chain.head);
+			if (virtq_push(vq, t->mem, blk->chain.head, 0)) {
+				virtio_mmio_needs_reset(t);
+				return;
+			}
+			continue;
+		}
+		handle_request(blk);
+	}
+	if (blk->uring_ready && block_uring_submit(&blk->uring))
+		pr_warn("virtio-blk %s: io_uring submit failed", blk->drive_id);
+	virtio_mmio_signal_used(t, q);
+}
+
+/* Async completion, on the VMM thread outside any device callback. */
+static void blk_async_done(void *ctx, void *cookie, int res)
+{
+	struct virtio_blk *blk = ctx;
+	struct virtio_blk_req *req = cookie;
+	struct virtio_mmio *t = &blk->transport;
+	uint8_t status = VIRTIO_BLK_S_OK;
+	struct blk_hdr hdr = { .type = req->type, .sector = req->offset / BLOCK_SECTOR_SIZE };
+
+	if (blk->resetting) {
+		/* The driver reset the device: its rings are gone, only free. */
+		req_free(req);
+		return;
+	}
+	if (res == -EINVAL && blk->file.cache == CACHE_NONE && req->type != VIRTIO_BLK_T_FLUSH) {
+		/* O_DIRECT refused the guest's buffers: the Sync path bounces them. */
+		status = run_sync(blk, &hdr, req->iov, req->iovcnt);
+	} else if (res < 0 || (req->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res != req->expect)) {
+		status = VIRTIO_BLK_S_IOERR;
+	}
+	pthread_mutex_lock(&t->lock);
+	complete(blk, req->head, req->status_gpa, status,
+		 status == VIRTIO_BLK_S_OK ? req->used_len : 1);
+	virtio_mmio_signal_used(t, 0);
+	pthread_mutex_unlock(&t->lock);
+	req_free(req);
+}
+
+static void blk_reset(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+
+	/*
+	 * In-flight I/O writes into guest buffers: let it land before the
+	 * driver reuses them. Runs with the transport lock held, so the
+	 * completions must not take it (resetting tells them).
+	 */
+	if (blk->uring_ready) {
+		blk->resetting = true;
+		block_uring_drain(&blk->uring);
+		blk->resetting = false;
+	}
+}
+
+const struct virtio_device_ops virtio_blk_ops = {
+	.name = "blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.num_queues = 1,
+	.features = blk_features,
+	.config_read = blk_config_read,
+	.config_write = NULL,
+	.activate = NULL,
+	.reset = blk_reset,
+	.queue_notify = blk_queue_notify,
+};
+
+int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
+		      const struct guest_mem *mem, struct event_loop *loop, int vm_fd,
+		      uint64_t base, unsigned int irq, struct err_buf *err)
+{
+	struct err_buf why;
+	int ret;
+
+	memset(blk, 0, sizeof(*blk));
+	blk->file.fd = -1;
+	snprintf(blk->drive_id, sizeof(blk->drive_id), "%s", drive->drive_id);
+	blk->engine = drive->io_engine;
+	ret = block_file_open(&blk->file, drive->path_on_host, drive->is_read_only,
+			      drive->cache_type, &why);
+	if (ret)
+		return err_set(err, ret, "drive \"%s\": %s", drive->drive_id, why.msg);
+	if (blk->engine == IO_ENGINE_ASYNC) {
+		ret = block_uring_init(&blk->uring, URING_ENTRIES, loop, blk_async_done, blk, &why);
+		if (ret) {
+			err_set(err, ret, "drive \"%s\": Async engine: %s", drive->drive_id, why.msg);
+			goto fail_file;
+		}
+		blk->uring_ready = true;
+	}
+	ret = virtio_mmio_init(&blk->transport, &virtio_blk_ops, blk, mem, loop, vm_fd, base, irq,
+			       &why);
+	if (ret) {
+		err_set(err, ret, "drive \"%s\": %s", drive->drive_id, why.msg);
+		goto fail_uring;
+	}
+	return 0;
+fail_uring:
+	virtio_mmio_destroy(&blk->transport);
+	if (blk->uring_ready)
+		block_uring_destroy(&blk->uring);
+	blk->uring_ready = false;
+fail_file:
+	block_file_close(&blk->file);
+	return ret;
+}
+
+void virtio_blk_destroy(struct virtio_blk *blk)
+{
+	if (blk->uring_ready)
+		block_uring_destroy(&blk->uring);
+	blk->uring_ready = false;
+	for (unsigned int i = 0; i < VIRTQ_MAX_SIZE; i++)
+		if (blk->reqs[i].busy)
+			req_free(&blk->reqs[i]);
+	virtio_mmio_destroy(&blk->transport);
+	block_file_close(&blk->file);
+}
+
+void virtio_blk_save(struct virtio_blk *blk, struct virtio_blk_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	virtio_mmio_save(&blk->transport, &st->transport);
+	snprintf(st->drive_id, sizeof(st->drive_id), "%s", blk->drive_id);
+	st->capacity_sectors = blk->file.size / BLOCK_SECTOR_SIZE;
+}
+
+int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st,
+		       struct err_buf *err)
+{
+	if (strncmp(st->drive_id, blk->drive_id, sizeof(st->drive_id)) != 0)
+		return err_set(err, -EINVAL, "drive \"%s\": snapshot is of drive \"%.64s\"",
+			       blk->drive_id, st->drive_id);
+	if (st->capacity_sectors != blk->file.size / BLOCK_SECTOR_SIZE)
+		return err_set(err, -EINVAL,
+			       "drive \"%s\": backing file has %llu sectors, the snapshot %llu",
+			       blk->drive_id,
+			       (unsigned long long)(blk->file.size / BLOCK_SECTOR_SIZE),
+			       (unsigned long long)st->capacity_sectors);
+	if (virtio_mmio_restore(&blk->transport, &st->transport))
+		return err_set(err, -EINVAL, "drive \"%s\": invalid virtio state", blk->drive_id);
+	return 0;
+}

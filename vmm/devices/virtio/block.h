@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-blk (virtio 1.2, 5.2) over the virtio-mmio transport: IN, OUT,
+ * FLUSH and GET_ID on a file, with the Sync engine (blocking I/O on the VMM
+ * thread) or the Async engine (io_uring, completions on the event loop).
+ * A request the guest gets wrong (out of range, unaligned, too short, on a
+ * read-only drive) is answered with IOERR or UNSUPP; it never stops the VMM.
+ */
+#ifndef IGNIS_VIRTIO_BLOCK_H
+#define IGNIS_VIRTIO_BLOCK_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "../../config.h"
+#include "../../io/block_file.h"
+#include "../../io/block_uring.h"
+#include "mmio.h"
+
+#define VIRTIO_BLK_F_SEG_MAX  2
+#define VIRTIO_BLK_F_RO       5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH    9
+
+#define VIRTIO_BLK_T_IN     0
+#define VIRTIO_BLK_T_OUT    1
+#define VIRTIO_BLK_T_FLUSH  4
+#define VIRTIO_BLK_T_GET_ID 8
+
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_SEG_MAX (VIRTQ_MAX_SIZE - 2) /* header and status take two */
+
+struct virtio_blk_stats {
+	uint64_t reads, writes, flushes, get_ids;
+	uint64_t read_bytes, write_bytes;
+	uint64_t io_errors, unsupported, bad_requests, bad_chains;
+};
+
+/* One in-flight Async request. */
+struct virtio_blk_req {
+	bool busy;
+	uint16_t head;
+	uint8_t type;
+	uint64_t status_gpa;  /* where the status byte goes */
+	uint32_t used_len;
+	uint64_t expect;      /* bytes the operation must transfer */
+	uint64_t offset;
+	struct iovec *iov;
+	int iovcnt;
+};
+
+struct virtio_blk {
+	struct virtio_mmio transport;
+	char drive_id[DRIVE_ID_MAX + 1];
+	struct block_file file;
+	enum io_engine engine;
+	struct block_uring uring;
+	bool uring_ready;
+	bool resetting;
+	struct virtio_blk_req reqs[VIRTQ_MAX_SIZE];
+	struct virtq_chain chain; /* scratch for the chain being parsed */
+	struct virtio_blk_stats stats;
+};
+
+/*
+ * Opens @drive's backing file and sets up the device at @base/@irq.
+ * @vm_fd < 0 (tests): no KVM bindings; use the transport registers directly.
+ */
+int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
+		      const struct guest_mem *mem, struct event_loop *loop, int vm_fd,
+		      uint64_t base, unsigned int irq, struct err_buf *err);
+void virtio_blk_destroy(struct virtio_blk *blk);
+
+extern const struct virtio_device_ops virtio_blk_ops;
+
+/* Device state for snapshots: the transport plus what identifies the disk. */
+struct virtio_blk_state {
+	struct virtio_mmio_state transport;
+	char drive_id[DRIVE_ID_MAX + 1];
+	uint64_t capacity_sectors;
+};
+
+void virtio_blk_save(struct virtio_blk *blk, struct virtio_blk_state *st);
+/* Refuses a state for another drive or a disk whose size changed. */
+int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st,
+		       struct err_buf *err);
+
+#endif

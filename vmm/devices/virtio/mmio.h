@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-mmio transport, version 2 (virtio 1.2, 4.2).
+ *
+ * The transport knows no device types: a device supplies a const ops table
+ * and gets queues, feature negotiation, status handling, notifications and
+ * interrupts. Register accesses arrive on vCPU threads; queue notifications
+ * arrive as ioeventfds on the VMM thread. One mutex per transport orders
+ * the two: every device callback runs with it held.
+ */
+#ifndef IGNIS_VIRTIO_MMIO_H
+#define IGNIS_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../bus.h"
+#include "../../error.h"
+#include "../../event_loop.h"
+#include "../../memory.h"
+#include "queue.h"
+#include "virtio.h"
+
+#define VIRTIO_MMIO_SIZE 0x1000
+#define VIRTIO_MMIO_CONFIG 0x100
+#define VIRTIO_MAX_QUEUES 2
+
+struct virtio_mmio;
+
+struct virtio_device_ops {
+	const char *name;
+	uint32_t device_id;
+	unsigned int num_queues;
+	/* Features the device offers (transport bits included). */
+	uint64_t (*features)(void *dev);
+	/* Config space at VIRTIO_MMIO_CONFIG; @offset is relative to it. */
+	void (*config_read)(void *dev, uint64_t offset, uint8_t *data, uint32_t len);
+	void (*config_write)(void *dev, uint64_t offset, const uint8_t *data, uint32_t len);
+	/* DRIVER_OK with every ready queue checked. Non-zero: NEEDS_RESET. */
+	int (*activate)(void *dev);
+	/* Driver wrote 0 to Status: drop in-flight work, back to power-on state. */
+	void (*reset)(void *dev);
+	/* New buffers on queue @q (VMM thread). */
+	void (*queue_notify)(void *dev, unsigned int q);
+};
+
+struct virtio_mmio_notify {
+	struct event_handler handler;
+	struct virtio_mmio *transport;
+	unsigned int queue;
+	int fd;
+};
+
+struct virtio_mmio {
+	pthread_mutex_t lock;
+	const struct virtio_device_ops *ops;
+	void *dev;
+	const struct guest_mem *mem;
+	struct event_loop *loop;
+	int vm_fd;
+	uint64_t base;
+	unsigned int irq;
+	int irq_fd;
+
+	struct virtq queues[VIRTIO_MAX_QUEUES];
+	struct virtio_mmio_notify notify[VIRTIO_MAX_QUEUES];
+
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint32_t queue_sel;
+	uint64_t driver_features;
+	uint32_t status;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	bool activated;
+	bool bad_access_logged;
+};
+
+extern const struct bus_device_ops virtio_mmio_bus_ops;
+
+/*
+ * Sets up the transport for @dev at MMIO @base raising GSI @irq. With
+ * @vm_fd >= 0 it binds the irqfd and one ioeventfd per queue in KVM and
+ * serves them on @loop; with -1 (unit tests) notifications come only
+ * through QueueNotify register writes and interrupts only set the status.
+ */
+int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops, void *dev,
+		     const struct guest_mem *mem, struct event_loop *loop, int vm_fd,
+		     uint64_t base, unsigned int irq, struct err_buf *err);
+void virtio_mmio_destroy(struct virtio_mmio *t);
+
+/* With the lock held: tell the driver about used buffers on @q if it wants to know. */
+void virtio_mmio_signal_used(struct virtio_mmio *t, unsigned int q);
+/* With the lock held: the device cannot go on (bad ring): set NEEDS_RESET. */
+void virtio_mmio_needs_reset(struct virtio_mmio *t);
+/* With the lock held: config space changed (e.g. capacity). */
+void virtio_mmio_config_changed(struct virtio_mmio *t);
+
+bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned int bit);
+
+/* Serialisable transport state for snapshots. */
+struct virtio_mmio_state {
+	uint32_t device_features_sel, driver_features_sel, queue_sel;
+	uint64_t driver_features;
+	uint32_t status, interrupt_status, config_generation;
+	uint8_t activated;
+	struct virtq_state queues[VIRTIO_MAX_QUEUES];
+};
+
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st);
+/* Validates against the device's offer and guest RAM before changing anything. */
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st);
+
+#endif

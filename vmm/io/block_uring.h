@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The asynchronous I/O engine: one io_uring per drive, its completions
+ * signalled through an eventfd served by the VMM thread's event loop.
+ * Knows nothing of virtio: callers pass an opaque cookie per operation and
+ * get it back with the result.
+ */
+#ifndef IGNIS_BLOCK_URING_H
+#define IGNIS_BLOCK_URING_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <liburing.h>
+
+#include "../error.h"
+#include "../event_loop.h"
+
+typedef void (*block_uring_done_fn)(void *ctx, void *cookie, int result);
+
+struct block_uring {
+	struct io_uring ring;
+	int evfd;
+	struct event_handler handler;
+	struct event_loop *loop;
+	block_uring_done_fn done;
+	void *ctx;
+	unsigned int inflight;
+	unsigned int pending; /* prepared, not yet submitted */
+};
+
+int block_uring_init(struct block_uring *bu, unsigned int entries, struct event_loop *loop,
+		     block_uring_done_fn done, void *ctx, struct err_buf *err);
+void block_uring_destroy(struct block_uring *bu);
+
+/* Queue an operation; nothing reaches the kernel until block_uring_submit(). */
+int block_uring_readv(struct block_uring *bu, int fd, const struct iovec *iov, int iovcnt,
+		      uint64_t offset, void *cookie);
+int block_uring_writev(struct block_uring *bu, int fd, const struct iovec *iov, int iovcnt,
+		       uint64_t offset, void *cookie);
+int block_uring_fsync(struct block_uring *bu, int fd, bool datasync, void *cookie);
+int block_uring_submit(struct block_uring *bu);
+
+/* Runs completions now (also what the event loop calls). */
+void block_uring_reap(struct block_uring *bu);
+/* Blocks until nothing is in flight (device reset, teardown). */
+void block_uring_drain(struct block_uring *bu);
+
+#endif
