@@ -17,7 +17,7 @@
 #include "devices/boot_timer.h"
 #include "log.h"
 #include "vcpu.h"
-#include "vm.h"
+#include "vmm.h"
 
 #ifndef IGNIS_VERSION
 #define IGNIS_VERSION "0.0.0"
@@ -190,16 +190,28 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Raw terminal so keys reach the guest as typed; restored on every exit path. */
+static bool tty_make_raw(struct termios *saved)
+{
+	struct termios raw;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, saved) != 0)
+		return false;
+	raw = *saved;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_iflag &= ~(tcflag_t)(ICRNL);
+	return tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t start_wall = clock_us(CLOCK_MONOTONIC);
 	uint64_t start_cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+	struct err_buf err = { "" };
 	struct termios saved_tty;
 	bool tty_raw = false;
-	struct vm_config cfg;
-	struct err_buf err = { "" };
-	struct vm_opts opts;
-	struct vm *vm;
+	struct vmm_opts opts;
+	struct vmm *vmm;
 	struct cli cli;
 	int sfd, code;
 
@@ -213,58 +225,52 @@ int main(int argc, char **argv)
 		return EXIT_GENERIC;
 	}
 
-	vm_config_init(&cfg);
-	if (vm_config_parse_file(&cfg, cli.config_file, &err)) {
-		pr_err("bad configuration: %s", err.msg);
-		vm_config_free(&cfg);
-		return EXIT_BAD_CONFIGURATION;
-	}
-
 	sfd = setup_signals();
 	if (sfd < 0) {
 		pr_err("cannot set up signal handling: %s", strerror(-sfd));
-		vm_config_free(&cfg);
+		return EXIT_GENERIC;
+	}
+	vmm = malloc(sizeof(*vmm));
+	if (!vmm) {
+		pr_err("out of memory");
+		close(sfd);
+		return EXIT_GENERIC;
+	}
+	opts = (struct vmm_opts){
+		.id = cli.id,
+		.boot_timer = cli.boot_timer,
+		.console_in_fd = STDIN_FILENO,
+		.console_out_fd = STDOUT_FILENO,
+		.signal_fd = sfd,
+		.start_wall_us = start_wall,
+		.start_cpu_us = start_cpu,
+	};
+	if (vmm_init(vmm, &opts, &err)) {
+		pr_err("cannot set up the VMM: %s", err.msg);
+		free(vmm);
+		close(sfd);
 		return EXIT_GENERIC;
 	}
 
-	vm = calloc(1, sizeof(*vm));
-	if (!vm) {
-		pr_err("out of memory");
-		close(sfd);
-		vm_config_free(&cfg);
-		return EXIT_GENERIC;
+	if (vm_config_parse_file(&vmm->config, cli.config_file, &err)) {
+		pr_err("bad configuration: %s", err.msg);
+		code = EXIT_BAD_CONFIGURATION;
+		goto out;
 	}
-	opts = (struct vm_opts){
-		.boot_timer = cli.boot_timer,
-		.console_out_fd = STDOUT_FILENO,
-		.console_in_fd = STDIN_FILENO,
-		.start_wall_us = start_wall,
-		.start_cpu_us = start_cpu,
-		.signal_fd = sfd,
-	};
-	if (vm_create(vm, &cfg, &opts, &err)) {
+	if (vmm_start(vmm, &err)) {
 		pr_err("cannot build the microVM: %s", err.msg);
 		code = EXIT_BAD_CONFIGURATION;
 		goto out;
 	}
-	pr_info("microVM %s starting", cli.id);
 
-	/* Raw terminal so keys reach the guest as typed; restored on every exit path. */
-	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
-		struct termios raw = saved_tty;
-
-		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-		raw.c_iflag &= ~(tcflag_t)(ICRNL);
-		tty_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-	}
-	code = vm_run(vm);
+	tty_raw = tty_make_raw(&saved_tty);
+	code = vmm_run(vmm);
 	if (tty_raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
 	pr_info("microVM %s stopped, exit code %d", cli.id, code);
-	vm_destroy(vm);
 out:
-	free(vm);
+	vmm_destroy(vmm);
+	free(vmm);
 	close(sfd);
-	vm_config_free(&cfg);
 	return code;
 }

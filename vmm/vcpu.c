@@ -19,9 +19,22 @@ int vcpu_kick_signal(void)
 	return SIGRTMIN;
 }
 
+/*
+ * The kvm_run page of the vCPU this thread runs, for the kick handler. A
+ * thread-local is the one way a signal handler can reach per-thread state;
+ * it is written once when the thread starts.
+ */
+static __thread struct kvm_run *this_run;
+
 static void kick_handler(int sig)
 {
-	(void)sig; /* its only job is to interrupt KVM_RUN */
+	(void)sig;
+	/*
+	 * Setting immediate_exit here, not only in vcpu_kick(), closes the race
+	 * of a kick landing between the thread's last check and KVM_RUN.
+	 */
+	if (this_run)
+		__atomic_store_n(&this_run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 }
 
 int vcpu_signals_init(void)
@@ -221,38 +234,75 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/* Parks the thread while a pause is requested. Returns false to stop. */
+static bool wait_while_paused(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->run_lock);
+	if (vm->pause_requested && !vm_stopping(vm)) {
+		vm->nr_parked++;
+		pthread_cond_broadcast(&vm->run_cond);
+		while (vm->pause_requested && !vm_stopping(vm))
+			pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+		vm->nr_parked--;
+	}
+	pthread_mutex_unlock(&vm->run_lock);
+	return !vm_stopping(vm);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
 	char name[16];
 	sigset_t set;
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
+	this_run = vcpu->run;
 	sigemptyset(&set);
 	sigaddset(&set, vcpu_kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
-	while (!vm_stopping(vcpu->vm)) {
+	for (;;) {
+		/* Clear first, then check: a kick after this point is not lost. */
+		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (!wait_while_paused(vcpu))
+			break;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			pr_err("vcpu%u: KVM_RUN: %s", vcpu->id, strerror(errno));
-			vm_request_exit(vcpu->vm, 1);
+			vm_request_exit(vm, 1);
 			break;
 		}
 		if (!handle_exit(vcpu))
 			break;
 	}
+
+	pthread_mutex_lock(&vm->run_lock);
+	vm->nr_running--;
+	pthread_cond_broadcast(&vm->run_cond); /* a pause may be waiting on us */
+	pthread_mutex_unlock(&vm->run_lock);
 	return NULL;
 }
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	struct vm *vm = vcpu->vm;
+	int ret;
 
-	if (ret)
+	pthread_mutex_lock(&vm->run_lock);
+	vm->nr_running++;
+	pthread_mutex_unlock(&vm->run_lock);
+	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	if (ret) {
+		pthread_mutex_lock(&vm->run_lock);
+		vm->nr_running--;
+		pthread_mutex_unlock(&vm->run_lock);
 		return -ret;
+	}
 	vcpu->thread_started = true;
 	return 0;
 }

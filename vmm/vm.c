@@ -9,7 +9,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,14 +37,7 @@ static const struct {
 
 void vm_request_exit(struct vm *vm, int code)
 {
-	bool expected = false;
-	uint64_t one = 1;
-
-	if (atomic_compare_exchange_strong(&vm->exit_requested, &expected, true))
-		atomic_store(&vm->exit_code, code);
-	if (write(vm->exit_fd, &one, sizeof(one)) < 0) {
-		/* eventfd writes only fail on counter overflow */
-	}
+	vm->opts.request_exit(vm->opts.exit_ctx, code);
 }
 
 bool vm_stopping(struct vm *vm)
@@ -181,7 +173,7 @@ static int vm_setup_devices(struct vm *vm, const struct vm_opts *opts, struct er
 		return ret;
 	if (serial_init(&vm->serial, out_fd, vm->serial_irq_fd))
 		return err_set(err, -ENOMEM, "serial: cannot initialise");
-	vm->serial.rx_space_fd = vm->console_space_fd;
+	vm->serial.rx_space_fd = opts->console_space_fd;
 	ret = bus_register(&vm->pio_bus, SERIAL_COM1_PORT, SERIAL_PORT_SIZE, &serial_ops,
 			   &vm->serial);
 	if (ret)
@@ -221,7 +213,7 @@ static int vm_setup_drives(struct vm *vm, const struct vm_config *cfg, struct er
 
 		if (!blk)
 			return err_set(err, -ENOMEM, "out of memory for drive devices");
-		ret = virtio_blk_create(blk, &cfg->drives[order[slot]], &vm->mem, &vm->loop,
+		ret = virtio_blk_create(blk, &cfg->drives[order[slot]], &vm->mem, vm->opts.loop,
 					vm->vm_fd, base, cmdline_virtio_irq(slot), err);
 		if (ret) {
 			free(blk);
@@ -242,19 +234,6 @@ static int vm_setup_drives(struct vm *vm, const struct vm_config *cfg, struct er
 	return 0;
 }
 
-static void on_exit_fd(struct event_handler *h, uint32_t events)
-{
-	struct vm *vm = container_of(h, struct vm, exit_handler);
-	uint64_t v;
-
-	(void)events;
-	if (read(vm->exit_fd, &v, sizeof(v)) < 0) {
-		/* spurious wake-up: the flag below is what counts */
-	}
-	if (atomic_load(&vm->exit_requested))
-		atomic_store(&vm->stopping, true);
-}
-
 static void on_reset(struct event_handler *h, uint32_t events)
 {
 	struct vm *vm = container_of(h, struct vm, reset_handler);
@@ -267,87 +246,13 @@ static void on_reset(struct event_handler *h, uint32_t events)
 	}
 }
 
-static void console_stop(struct vm *vm)
-{
-	event_loop_del(&vm->loop, vm->console_in_fd);
-	vm->console_in_fd = -1;
-}
-
-static void on_console_input(struct event_handler *h, uint32_t events)
-{
-	struct vm *vm = container_of(h, struct vm, console_handler);
-	uint8_t buf[SERIAL_RX_FIFO_SIZE];
-	size_t space = serial_rx_space(&vm->serial);
-	ssize_t n;
-
-	(void)events;
-	if (space == 0) {
-		/* Guest is not reading: park input until its FIFO drains. */
-		event_loop_mod(&vm->loop, vm->console_in_fd, 0, &vm->console_handler);
-		return;
-	}
-	n = read(vm->console_in_fd, buf, space);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		console_stop(vm);
-		return;
-	}
-	serial_input(&vm->serial, buf, (size_t)n);
-}
-
-static void on_console_space(struct event_handler *h, uint32_t events)
-{
-	struct vm *vm = container_of(h, struct vm, console_space_handler);
-	uint64_t v;
-
-	(void)events;
-	if (read(vm->console_space_fd, &v, sizeof(v)) < 0)
-		return;
-	if (vm->console_in_fd >= 0)
-		event_loop_mod(&vm->loop, vm->console_in_fd, EPOLLIN, &vm->console_handler);
-}
-
-static void on_signal(struct event_handler *h, uint32_t events)
-{
-	struct vm *vm = container_of(h, struct vm, signal_handler);
-	struct signalfd_siginfo si;
-
-	(void)events;
-	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	pr_info("received signal %u; stopping the microVM", si.ssi_signo);
-	vm_request_exit(vm, 128 + (int)si.ssi_signo);
-}
-
-static int vm_setup_events(struct vm *vm, const struct vm_opts *opts, struct err_buf *err)
+static int vm_setup_reset(struct vm *vm, struct err_buf *err)
 {
 	int ret;
 
-	vm->exit_handler.fn = on_exit_fd;
 	vm->reset_handler.fn = on_reset;
-	vm->console_handler.fn = on_console_input;
-	vm->console_space_handler.fn = on_console_space;
-	vm->signal_handler.fn = on_signal;
-
-	ret = event_loop_add(&vm->loop, vm->exit_fd, EPOLLIN, &vm->exit_handler);
-	if (!ret)
-		ret = event_loop_add(&vm->loop, vm->reset_fd, EPOLLIN, &vm->reset_handler);
-	if (!ret)
-		ret = event_loop_add(&vm->loop, vm->console_space_fd, EPOLLIN,
-				     &vm->console_space_handler);
-	if (!ret && opts->signal_fd >= 0) {
-		vm->signal_fd = opts->signal_fd;
-		ret = event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, &vm->signal_handler);
-	}
-	if (ret)
-		return err_set(err, ret, "epoll_ctl: %s", strerror(-ret));
-
-	/* Input is optional: /dev/null or a regular file cannot be polled. */
-	if (opts->console_in_fd >= 0 &&
-	    event_loop_add(&vm->loop, opts->console_in_fd, EPOLLIN, &vm->console_handler) == 0)
-		vm->console_in_fd = opts->console_in_fd;
-	return 0;
+	ret = event_loop_add(vm->opts.loop, vm->reset_fd, EPOLLIN, &vm->reset_handler);
+	return ret ? err_set(err, ret, "epoll_ctl: %s", strerror(-ret)) : 0;
 }
 
 static int eventfd_create(int *out, struct err_buf *err)
@@ -364,16 +269,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
+	vm->opts = *opts;
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->serial_irq_fd = vm->i8042_irq_fd = vm->serial_out_fd = -1;
-	vm->exit_fd = vm->reset_fd = vm->console_space_fd = -1;
-	vm->console_in_fd = vm->signal_fd = -1;
-	vm->loop.epfd = -1;
+	vm->reset_fd = -1;
 	vm->nr_vcpus = 0;
 	vm->smt = cfg->machine.smt;
 	atomic_init(&vm->stopping, false);
-	atomic_init(&vm->exit_requested, false);
-	atomic_init(&vm->exit_code, 0);
+	pthread_mutex_init(&vm->run_lock, NULL);
+	pthread_cond_init(&vm->run_cond, NULL);
 
 	ret = vm_config_validate_boot(cfg, err);
 	if (ret)
@@ -383,17 +287,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 			       CMDLINE_MAX_SIZE - 1);
 
 	ret = vm_open_console(vm, cfg, err);
-	if (!ret) {
-		ret = event_loop_init(&vm->loop);
-		if (ret)
-			err_set(err, ret, "epoll: %s", strerror(-ret));
-	}
-	if (!ret)
-		ret = eventfd_create(&vm->exit_fd, err);
 	if (!ret)
 		ret = eventfd_create(&vm->reset_fd, err);
 	if (!ret)
-		ret = eventfd_create(&vm->console_space_fd, err);
+		ret = vm_setup_reset(vm, err);
 	if (!ret)
 		ret = kvm_open(vm, err);
 	if (!ret)
@@ -418,8 +315,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 	/* nr_vcpus must be final before CPUID (topology) is computed. */
 	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++)
 		ret = vcpu_configure_boot(&vm->vcpus[i], entry, err);
-	if (!ret)
-		ret = vm_setup_events(vm, opts, err);
 	if (ret) {
 		vm_destroy(vm);
 		return ret;
@@ -431,37 +326,54 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 	return 0;
 }
 
-static void vm_stop_vcpus(struct vm *vm)
-{
-	atomic_store(&vm->stopping, true);
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
-}
-
-int vm_run(struct vm *vm)
+int vm_start(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		int ret = vcpu_start(&vm->vcpus[i]);
 
 		if (ret) {
 			pr_err("cannot start vCPU %u thread: %s", i, strerror(-ret));
-			vm_request_exit(vm, 1);
-			break;
+			return ret;
 		}
 	}
-	while (!vm_stopping(vm)) {
-		int ret = event_loop_run_once(&vm->loop, -1);
+	return 0;
+}
 
-		if (ret < 0) {
-			pr_err("event loop: %s", strerror(-ret));
-			vm_request_exit(vm, 1);
-			break;
-		}
-	}
-	vm_stop_vcpus(vm);
-	return atomic_load(&vm->exit_code);
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	vm->pause_requested = true;
+	pthread_mutex_unlock(&vm->run_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->run_lock);
+	/* A vCPU thread that already exited cannot park; count only live ones. */
+	while (vm->nr_parked < vm->nr_running && !vm_stopping(vm))
+		pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+	pthread_mutex_unlock(&vm->run_lock);
+	/* Device work the vCPUs started must land before anyone inspects memory. */
+	for (unsigned int i = 0; i < vm->nr_blks; i++)
+		virtio_blk_quiesce(vm->blks[i]);
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
+void vm_stop(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	atomic_store(&vm->stopping, true);
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
 }
 
 static void close_fd(int *fd)
@@ -473,7 +385,7 @@ static void close_fd(int *fd)
 
 void vm_destroy(struct vm *vm)
 {
-	vm_stop_vcpus(vm);
+	vm_stop(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->nr_vcpus = 0;
@@ -482,16 +394,15 @@ void vm_destroy(struct vm *vm)
 		free(vm->blks[i]);
 	}
 	vm->nr_blks = 0;
-	event_loop_destroy(&vm->loop);
+	if (vm->reset_fd >= 0)
+		event_loop_del(vm->opts.loop, vm->reset_fd);
 	/* Zeroed mutexes (devices never initialised) are valid to destroy. */
 	serial_destroy(&vm->serial);
 	i8042_destroy(&vm->i8042);
 	close_fd(&vm->serial_irq_fd);
 	close_fd(&vm->serial_out_fd);
 	close_fd(&vm->i8042_irq_fd);
-	close_fd(&vm->exit_fd);
 	close_fd(&vm->reset_fd);
-	close_fd(&vm->console_space_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	vm->vm_fd = -1;
@@ -499,4 +410,6 @@ void vm_destroy(struct vm *vm)
 	free(vm->supported_cpuid);
 	vm->supported_cpuid = NULL;
 	close_fd(&vm->kvm_fd);
+	pthread_cond_destroy(&vm->run_cond);
+	pthread_mutex_destroy(&vm->run_lock);
 }

@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 
 #include <linux/kvm.h>
@@ -24,13 +25,17 @@
 #include "memory.h"
 #include "vcpu.h"
 
+/* What the VMM thread lends the machine it builds. */
 struct vm_opts {
+	struct event_loop *loop;   /* the VMM thread's loop: device fds go here */
+	/* Asks the VMM thread to stop the microVM; callable from any thread. */
+	void (*request_exit)(void *ctx, int code);
+	void *exit_ctx;
 	bool boot_timer;
-	int console_out_fd;  /* guest serial output */
-	int console_in_fd;   /* guest serial input; -1: none */
+	int console_out_fd;   /* guest serial output (unless serial_out_path) */
+	int console_space_fd; /* eventfd: the serial RX FIFO drained */
 	uint64_t start_wall_us;
 	uint64_t start_cpu_us;
-	int signal_fd;       /* signalfd for SIGINT/SIGTERM/SIGHUP; -1: none */
 };
 
 struct vm {
@@ -57,27 +62,31 @@ struct vm {
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	unsigned int nr_vcpus;
 
-	struct event_loop loop;
-	int exit_fd;  /* eventfd: a vCPU or device asks the VMM thread to stop */
+	struct vm_opts opts;
 	int reset_fd; /* eventfd: the guest reset the machine (i8042) */
-	int console_in_fd;
-	int console_space_fd; /* serial RX FIFO drained */
-	int signal_fd;
-	struct event_handler exit_handler, reset_handler, console_handler;
-	struct event_handler console_space_handler, signal_handler;
+	struct event_handler reset_handler;
 
+	/* vCPU run control: stop, and pause by parking the threads. */
 	atomic_bool stopping;
-	atomic_int exit_code;
-	atomic_bool exit_requested;
+	pthread_mutex_t run_lock;
+	pthread_cond_t run_cond;
+	bool pause_requested;
+	unsigned int nr_parked;
+	unsigned int nr_running; /* threads started and not yet exited */
 };
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
 	      struct err_buf *err);
-/* Runs the guest until it stops; returns the process exit code. */
-int vm_run(struct vm *vm);
+/* Starts one thread per vCPU. */
+int vm_start(struct vm *vm);
+/* Parks every vCPU outside KVM_RUN and settles device I/O; returns once they are. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* Stops and joins every vCPU thread. Idempotent. */
+void vm_stop(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* First caller's code wins. Callable from any thread. */
+/* Asks the VMM thread to stop the microVM (vCPU threads, devices). */
 void vm_request_exit(struct vm *vm, int code);
 bool vm_stopping(struct vm *vm);
 

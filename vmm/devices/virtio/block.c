@@ -412,3 +412,10 @@ int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st
 		return err_set(err, -EINVAL, "drive \"%s\": invalid virtio state", blk->drive_id);
 	return 0;
 }
+
+void virtio_blk_quiesce(struct virtio_blk *blk)
+{
+	/* Completions take the transport lock themselves: call without it. */
+	if (blk->uring_ready)
+		block_uring_drain(&blk->uring);
+}

@@ -73,6 +73,8 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 		      const struct guest_mem *mem, struct event_loop *loop, int vm_fd,
 		      uint64_t base, unsigned int irq, struct err_buf *err);
 void virtio_blk_destroy(struct virtio_blk *blk);
+/* Waits for in-flight Async I/O to complete (pause, snapshot). VMM thread. */
+void virtio_blk_quiesce(struct virtio_blk *blk);
 
 extern const struct virtio_device_ops virtio_blk_ops;
 

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct vmm: the VMM thread. It owns the event loop, the configuration as
+ * the config file or the API builds it, and, once started, the microVM.
+ * Everything that changes VM state happens here, on the calling thread of
+ * vmm_run(); vCPU threads and the API thread only ask.
+ */
+#ifndef IGNIS_VMM_H
+#define IGNIS_VMM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "event_loop.h"
+#include "vm.h"
+
+enum vmm_state {
+	VMM_NOT_STARTED = 0,
+	VMM_RUNNING,
+	VMM_PAUSED,
+};
+
+struct vmm_opts {
+	const char *id;
+	bool boot_timer;
+	int console_in_fd;  /* -1: no guest input */
+	int console_out_fd;
+	int signal_fd;      /* signalfd for the stop signals; -1: none */
+	uint64_t start_wall_us;
+	uint64_t start_cpu_us;
+};
+
+struct vmm {
+	struct vmm_opts opts;
+	struct event_loop loop;
+	struct vm_config config;
+	struct vm *vm; /* NULL until started */
+	enum vmm_state state;
+
+	int exit_fd;  /* eventfd: someone asked the microVM to stop */
+	atomic_bool exit_requested;
+	atomic_int exit_code;
+	bool stopping;
+
+	int console_in_fd;
+	int console_space_fd;
+	struct event_handler exit_handler, signal_handler;
+	struct event_handler console_handler, console_space_handler;
+};
+
+int vmm_init(struct vmm *vmm, const struct vmm_opts *opts, struct err_buf *err);
+void vmm_destroy(struct vmm *vmm);
+
+/* InstanceStart: builds the microVM from vmm->config and runs its vCPUs. */
+int vmm_start(struct vmm *vmm, struct err_buf *err);
+/* Firecracker's PATCH /vm: idempotent; -EINVAL before start. */
+int vmm_pause(struct vmm *vmm);
+int vmm_resume(struct vmm *vmm);
+
+/* Serves events until the microVM stops; returns the process exit code. */
+int vmm_run(struct vmm *vmm);
+/* First caller's code wins; callable from any thread. */
+void vmm_request_exit(struct vmm *vmm, int code);
+
+const char *vmm_state_name(enum vmm_state state);
+
+#endif
