@@ -113,11 +113,16 @@ static void set_features_ok(struct virtio_mmio *t)
 	uint64_t offered = t->ops->features(t->dev);
 
 	/* Only a subset of the offer, and only the modern interface (4.2.3.1). */
-	if ((t->driver_features & ~offered) || !virtio_mmio_has_feature(t, VIRTIO_F_VERSION_1)) {
+	if (t->driver_features & ~offered) {
 		pr_warn("virtio-%s@0x%llx: driver accepted features 0x%llx outside the offer 0x%llx",
 			t->ops->name, (unsigned long long)t->base,
 			(unsigned long long)t->driver_features, (unsigned long long)offered);
 		return; /* FEATURES_OK stays clear: the driver sees the refusal */
+	}
+	if (!virtio_mmio_has_feature(t, VIRTIO_F_VERSION_1)) {
+		pr_warn("virtio-%s@0x%llx: driver did not accept VERSION_1; legacy drivers are not supported",
+			t->ops->name, (unsigned long long)t->base);
+		return;
 	}
 	t->status |= VIRTIO_STATUS_FEATURES_OK;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
