@@ -16,11 +16,14 @@ static void on_completion(struct event_handler *h, uint32_t events)
 	if (read(bu->evfd, &v, sizeof(v)) < 0) {
 		/* spurious wake-up: reaping below finds nothing */
 	}
+	pthread_mutex_lock(bu->lock);
 	block_uring_reap(bu);
+	pthread_mutex_unlock(bu->lock);
 }
 
 int block_uring_init(struct block_uring *bu, unsigned int entries, struct event_loop *loop,
-		     block_uring_done_fn done, void *ctx, struct err_buf *err)
+		     block_uring_done_fn done, void *ctx, pthread_mutex_t *lock,
+		     struct err_buf *err)
 {
 	int ret;
 
@@ -28,6 +31,7 @@ int block_uring_init(struct block_uring *bu, unsigned int entries, struct event_
 	bu->evfd = -1;
 	bu->done = done;
 	bu->ctx = ctx;
+	bu->lock = lock;
 	bu->loop = loop;
 	bu->handler.fn = on_completion;
 	ret = io_uring_queue_init(entries, &bu->ring, 0);
@@ -63,7 +67,9 @@ void block_uring_destroy(struct block_uring *bu)
 {
 	if (bu->evfd < 0)
 		return;
+	pthread_mutex_lock(bu->lock);
 	block_uring_drain(bu);
+	pthread_mutex_unlock(bu->lock);
 	if (bu->loop)
 		event_loop_del(bu->loop, bu->evfd);
 	io_uring_queue_exit(&bu->ring);

@@ -4,10 +4,17 @@
  * signalled through an eventfd served by the VMM thread's event loop.
  * Knows nothing of virtio: callers pass an opaque cookie per operation and
  * get it back with the result.
+ *
+ * Completions run with the caller's @lock held (given at init), whichever
+ * thread reaps them: the event loop's handler takes it, and the caller holds
+ * it to queue, submit, reap and drain. So two threads never consume the
+ * completion ring at once, and a completion never races what the lock
+ * protects (for virtio-blk, a device reset arriving on a vCPU thread).
  */
 #ifndef IGNIS_BLOCK_URING_H
 #define IGNIS_BLOCK_URING_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -25,12 +32,15 @@ struct block_uring {
 	struct event_loop *loop;
 	block_uring_done_fn done;
 	void *ctx;
+	pthread_mutex_t *lock;
 	unsigned int inflight;
 	unsigned int pending; /* prepared, not yet submitted */
 };
 
 int block_uring_init(struct block_uring *bu, unsigned int entries, struct event_loop *loop,
-		     block_uring_done_fn done, void *ctx, struct err_buf *err);
+		     block_uring_done_fn done, void *ctx, pthread_mutex_t *lock,
+		     struct err_buf *err);
+/* Call without @lock: drains (taking it) and frees. */
 void block_uring_destroy(struct block_uring *bu);
 
 /* Queue an operation; nothing reaches the kernel until block_uring_submit(). */
@@ -41,9 +51,9 @@ int block_uring_writev(struct block_uring *bu, int fd, const struct iovec *iov, 
 int block_uring_fsync(struct block_uring *bu, int fd, bool datasync, void *cookie);
 int block_uring_submit(struct block_uring *bu);
 
-/* Runs completions now (also what the event loop calls). */
+/* With @lock held: runs the completions that are ready. */
 void block_uring_reap(struct block_uring *bu);
-/* Blocks until nothing is in flight (device reset, teardown). */
+/* With @lock held: blocks until nothing is in flight (device reset, pause). */
 void block_uring_drain(struct block_uring *bu);
 
 #endif

@@ -280,7 +280,7 @@ static void blk_queue_notify(void *opaque, unsigned int q)
 	virtio_mmio_signal_used(t, q);
 }
 
-/* Async completion, on the VMM thread outside any device callback. */
+/* Async completion, with the transport lock held (block_uring takes it). */
 static void blk_async_done(void *ctx, void *cookie, int res)
 {
 	struct virtio_blk *blk = ctx;
@@ -300,11 +300,9 @@ static void blk_async_done(void *ctx, void *cookie, int res)
 	} else if (res < 0 || (req->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res != req->expect)) {
 		status = VIRTIO_BLK_S_IOERR;
 	}
-	pthread_mutex_lock(&t->lock);
 	complete(blk, req->head, req->status_gpa, status,
 		 status == VIRTIO_BLK_S_OK ? req->used_len : 1);
 	virtio_mmio_signal_used(t, 0);
-	pthread_mutex_unlock(&t->lock);
 	req_free(req);
 }
 
@@ -314,8 +312,8 @@ static void blk_reset(void *opaque)
 
 	/*
 	 * In-flight I/O writes into guest buffers: let it land before the
-	 * driver reuses them. Runs with the transport lock held, so the
-	 * completions must not take it (resetting tells them).
+	 * driver reuses them. Runs with the transport lock held, as every
+	 * completion does; resetting tells them the rings are gone.
 	 */
 	if (blk->uring_ready) {
 		blk->resetting = true;
@@ -352,7 +350,8 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 	if (ret)
 		return err_set(err, ret, "drive \"%s\": %s", drive->drive_id, why.msg);
 	if (blk->engine == IO_ENGINE_ASYNC) {
-		ret = block_uring_init(&blk->uring, URING_ENTRIES, loop, blk_async_done, blk, &why);
+		ret = block_uring_init(&blk->uring, URING_ENTRIES, loop, blk_async_done, blk,
+				       &blk->transport.lock, &why);
 		if (ret) {
 			err_set(err, ret, "drive \"%s\": Async engine: %s", drive->drive_id, why.msg);
 			goto fail_file;
@@ -367,10 +366,11 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 	}
 	return 0;
 fail_uring:
-	virtio_mmio_destroy(&blk->transport);
+	/* The ring's completions take the transport lock: tear the ring down first. */
 	if (blk->uring_ready)
 		block_uring_destroy(&blk->uring);
 	blk->uring_ready = false;
+	virtio_mmio_destroy(&blk->transport);
 fail_file:
 	block_file_close(&blk->file);
 	return ret;
@@ -415,7 +415,31 @@ int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st
 
 void virtio_blk_quiesce(struct virtio_blk *blk)
 {
-	/* Completions take the transport lock themselves: call without it. */
-	if (blk->uring_ready)
-		block_uring_drain(&blk->uring);
+	/* Completions run under the transport lock: call without it. */
+	if (!blk->uring_ready)
+		return;
+	pthread_mutex_lock(&blk->transport.lock);
+	block_uring_drain(&blk->uring);
+	pthread_mutex_unlock(&blk->transport.lock);
+}
+
+int virtio_blk_swap_file(struct virtio_blk *blk, const char *path, struct err_buf *err)
+{
+	struct virtio_mmio *t = &blk->transport;
+	struct block_file next, old;
+	struct err_buf why;
+	int ret;
+
+	ret = block_file_open(&next, path, blk->file.read_only, blk->file.cache, &why);
+	if (ret)
+		return err_set(err, ret, "drive \"%s\": %s", blk->drive_id, why.msg);
+	/* Requests in flight belong to the old file: let them finish there. */
+	virtio_blk_quiesce(blk);
+	pthread_mutex_lock(&t->lock);
+	old = blk->file;
+	blk->file = next;
+	virtio_mmio_config_changed(t); /* the guest re-reads capacity */
+	pthread_mutex_unlock(&t->lock);
+	block_file_close(&old);
+	return 0;
 }

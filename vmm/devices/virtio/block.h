@@ -73,6 +73,12 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 		      const struct guest_mem *mem, struct event_loop *loop, int vm_fd,
 		      uint64_t base, unsigned int irq, struct err_buf *err);
 void virtio_blk_destroy(struct virtio_blk *blk);
+/*
+ * PATCH /drives/{id} with path_on_host: switches to another backing file
+ * (same read-only and cache mode) and tells the guest its capacity may have
+ * changed. On failure the old file stays. VMM thread.
+ */
+int virtio_blk_swap_file(struct virtio_blk *blk, const char *path, struct err_buf *err);
 /* Waits for in-flight Async I/O to complete (pause, snapshot). VMM thread. */
 void virtio_blk_quiesce(struct virtio_blk *blk);
 

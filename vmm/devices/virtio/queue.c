@@ -54,6 +54,7 @@ void virtq_reset(struct virtq *q)
 	q->ready = false;
 	q->desc_gpa = q->avail_gpa = q->used_gpa = 0;
 	q->size = VIRTQ_MAX_SIZE;
+	q->event_idx = q->indirect = false;
 	q->last_avail_idx = 0;
 	q->used_idx = 0;
 	q->signalled_used = 0;
@@ -168,18 +169,31 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct guest_mem *mem,
 	return walk_chain(q, mem, head, chain) ? VIRTQ_BAD_CHAIN : VIRTQ_CHAIN;
 }
 
-int virtq_push(struct virtq *q, const struct guest_mem *mem, uint16_t head, uint32_t len)
+int virtq_push_batch(struct virtq *q, const struct guest_mem *mem, const struct virtq_used *used,
+		     unsigned int n)
 {
-	uint64_t slot = q->used_gpa + 4 + sizeof(struct vring_used_elem) *
-						    (uint64_t)(q->used_idx % q->size);
-	struct vring_used_elem elem = { .id = head, .len = len };
+	if (n > q->size)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t idx = (uint16_t)(q->used_idx + i);
+		uint64_t slot = q->used_gpa + 4 + sizeof(struct vring_used_elem) *
+							    (uint64_t)(idx % q->size);
+		struct vring_used_elem elem = { .id = used[i].head, .len = used[i].len };
 
-	if (guest_mem_write(mem, slot, &elem, sizeof(elem)))
-		return -EFAULT;
-	q->used_idx++;
-	/* The element must be visible before the index that publishes it. */
+		if (guest_mem_write(mem, slot, &elem, sizeof(elem)))
+			return -EFAULT;
+	}
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	/* The elements must be visible before the index that publishes them. */
 	atomic_thread_fence(memory_order_release);
 	return store16(mem, q->used_gpa + 2, q->used_idx) ? 0 : -EFAULT;
+}
+
+int virtq_push(struct virtq *q, const struct guest_mem *mem, uint16_t head, uint32_t len)
+{
+	struct virtq_used used = { .head = head, .len = len };
+
+	return virtq_push_batch(q, mem, &used, 1);
 }
 
 bool virtq_should_signal(struct virtq *q, const struct guest_mem *mem)

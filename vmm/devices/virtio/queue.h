@@ -71,7 +71,7 @@ enum virtq_pop_result {
 	VIRTQ_BROKEN = 3,      /* the ring itself is corrupt: the device needs a reset */
 };
 
-/* Resets device-side progress; configuration stays (used at device reset). */
+/* Back to the power-on state: not ready, maximum size, nothing negotiated (device reset). */
 void virtq_reset(struct virtq *q);
 
 /* Checks alignment and that the three rings lie in guest RAM. */
@@ -82,6 +82,19 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct guest_mem *mem,
 
 /* Returns a chain to the driver with @len bytes written. 0 or -EFAULT. */
 int virtq_push(struct virtq *q, const struct guest_mem *mem, uint16_t head, uint32_t len);
+
+struct virtq_used {
+	uint16_t head;
+	uint32_t len;
+};
+
+/*
+ * Returns @n (at most the queue size) chains with one used-index update, so
+ * the driver sees all of them or none: one virtio-net frame spread over
+ * several buffers (MRG_RXBUF) must not be seen half-delivered. 0 or -EFAULT.
+ */
+int virtq_push_batch(struct virtq *q, const struct guest_mem *mem, const struct virtq_used *used,
+		     unsigned int n);
 
 /* After pushes: should the driver be interrupted (EVENT_IDX or flags)? */
 bool virtq_should_signal(struct virtq *q, const struct guest_mem *mem);
