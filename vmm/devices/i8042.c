@@ -52,6 +52,9 @@ static uint8_t pop(struct i8042 *dev)
 	byte = dev->buf[dev->head];
 	dev->head = (dev->head + 1) % I8042_BUF_SIZE;
 	dev->count--;
+	/* Like the real controller: the next byte in the output buffer is a new IRQ. */
+	if (dev->count && (dev->ctr & CTR_KBD_INT))
+		notify(dev->irq_fd);
 	return byte;
 }
 
@@ -144,7 +147,52 @@ int i8042_init(struct i8042 *dev, int irq_fd, int reset_fd)
 	return 0;
 }
 
+void i8042_send_ctrl_alt_del(struct i8042 *dev)
+{
+	static const uint8_t keys[] = { 0x14, 0x11, 0xe0, 0x71 }; /* LCtrl, LAlt, E0 Delete */
+
+	pthread_mutex_lock(&dev->lock);
+	for (unsigned int i = 0; i < sizeof(keys); i++) {
+		if (dev->count == I8042_BUF_SIZE)
+			break;
+		dev->buf[(dev->head + dev->count) % I8042_BUF_SIZE] = keys[i];
+		dev->count++;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	notify(dev->irq_fd);
+}
+
 void i8042_destroy(struct i8042 *dev)
 {
 	pthread_mutex_destroy(&dev->lock);
+}
+
+void i8042_save(struct i8042 *dev, struct i8042_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&dev->lock);
+	st->ctr = dev->ctr;
+	st->outp = dev->outp;
+	st->pending_cmd = dev->pending_cmd;
+	st->count = (uint8_t)dev->count;
+	for (unsigned int i = 0; i < dev->count; i++)
+		st->buf[i] = dev->buf[(dev->head + i) % I8042_BUF_SIZE];
+	pthread_mutex_unlock(&dev->lock);
+}
+
+int i8042_restore(struct i8042 *dev, const struct i8042_state *st)
+{
+	if (st->count > I8042_BUF_SIZE ||
+	    (st->pending_cmd && st->pending_cmd != CMD_WRITE_CTR &&
+	     st->pending_cmd != CMD_WRITE_OUTP))
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	dev->ctr = st->ctr;
+	dev->outp = st->outp;
+	dev->pending_cmd = st->pending_cmd;
+	memcpy(dev->buf, st->buf, st->count);
+	dev->head = 0;
+	dev->count = st->count;
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
 }

@@ -30,4 +30,22 @@ extern const struct bus_device_ops i8042_ops;
 int i8042_init(struct i8042 *dev, int irq_fd, int reset_fd);
 void i8042_destroy(struct i8042 *dev);
 
+/*
+ * Firecracker's SendCtrlAltDel: queues the scancode-set-2 make codes for
+ * Ctrl, Alt and Delete and raises IRQ 1, so a guest that maps
+ * Ctrl-Alt-Del to a reboot (Linux: SIGINT to init) does one. Any thread.
+ */
+void i8042_send_ctrl_alt_del(struct i8042 *dev);
+
+/* Serialisable controller state for snapshots: the output buffer oldest byte first. */
+struct i8042_state {
+	uint8_t ctr, outp, pending_cmd;
+	uint8_t count;
+	uint8_t buf[I8042_BUF_SIZE];
+};
+
+void i8042_save(struct i8042 *dev, struct i8042_state *st);
+/* Rejects a buffer count over I8042_BUF_SIZE and a pending command that takes no data. */
+int i8042_restore(struct i8042 *dev, const struct i8042_state *st);
+
 #endif

@@ -272,3 +272,46 @@ size_t serial_rx_space(struct serial *s)
 	pthread_mutex_unlock(&s->lock);
 	return space;
 }
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&s->lock);
+	st->ier = s->ier;
+	st->lcr = s->lcr;
+	st->mcr = s->mcr;
+	st->lsr = s->lsr;
+	st->msr = s->msr;
+	st->scr = s->scr;
+	st->dll = s->dll;
+	st->dlm = s->dlm;
+	st->fcr = s->fcr;
+	st->thr_empty_pending = s->thr_empty_pending;
+	st->rx_count = (uint8_t)s->rx_count;
+	for (unsigned int i = 0; i < s->rx_count; i++)
+		st->rx[i] = s->rx[(s->rx_head + i) % SERIAL_RX_FIFO_SIZE];
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_restore(struct serial *s, const struct serial_state *st)
+{
+	if ((st->ier & ~IER_MASK) || (st->mcr & ~MCR_MASK) || st->thr_empty_pending > 1 ||
+	    st->rx_count > SERIAL_RX_FIFO_SIZE)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr;
+	s->lsr = st->lsr;
+	s->msr = st->msr;
+	s->scr = st->scr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->fcr = st->fcr;
+	s->thr_empty_pending = st->thr_empty_pending;
+	memcpy(s->rx, st->rx, st->rx_count);
+	s->rx_head = 0;
+	s->rx_count = st->rx_count;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
