@@ -22,6 +22,23 @@ unsigned int cmdline_drive_order(const struct vm_config *cfg, unsigned int order
 	return n;
 }
 
+_Static_assert(VIRTIO_MMIO_LAST_IRQ - VIRTIO_MMIO_FIRST_IRQ + 1 == VM_MAX_VIRTIO_DEVICES,
+	       "one IRQ per virtio-mmio device");
+
+unsigned int cmdline_device_order(const struct vm_config *cfg,
+				  struct virtio_slot order[VM_MAX_VIRTIO_DEVICES])
+{
+	unsigned int drives[VM_MAX_DRIVES];
+	unsigned int nr_drives = cmdline_drive_order(cfg, drives);
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nr_drives && n < VM_MAX_VIRTIO_DEVICES; i++)
+		order[n++] = (struct virtio_slot){ VIRTIO_SLOT_DRIVE, drives[i] };
+	for (unsigned int i = 0; i < cfg->nr_nets && n < VM_MAX_VIRTIO_DEVICES; i++)
+		order[n++] = (struct virtio_slot){ VIRTIO_SLOT_NET, i };
+	return n;
+}
+
 uint64_t cmdline_virtio_base(unsigned int slot)
 {
 	return VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE;
@@ -60,16 +77,16 @@ int cmdline_build(const struct vm_config *cfg, char *buf, size_t len)
 	const char *init_args = strstr(args, " -- ");
 	size_t kernel_len = init_args ? (size_t)(init_args - args) : strlen(args);
 	struct strbuf sb = { buf, len, 0, len == 0 };
-	unsigned int order[VM_MAX_DRIVES];
-	unsigned int n = cmdline_drive_order(cfg, order);
+	struct virtio_slot slots[VM_MAX_VIRTIO_DEVICES];
+	unsigned int nr_slots = cmdline_device_order(cfg, slots);
 
 	if (len)
 		buf[0] = '\0';
 	append(&sb, "%.*s", (int)kernel_len, args);
-	for (unsigned int slot = 0; slot < n; slot++) {
-		const struct drive_config *d = &cfg->drives[order[slot]];
+	for (unsigned int slot = 0; slot < nr_slots; slot++) {
+		const struct drive_config *d = &cfg->drives[slots[slot].index];
 
-		if (!d->is_root_device)
+		if (slots[slot].kind != VIRTIO_SLOT_DRIVE || !d->is_root_device)
 			continue;
 		if (d->partuuid)
 			append(&sb, " root=PARTUUID=%s", d->partuuid);
@@ -77,7 +94,7 @@ int cmdline_build(const struct vm_config *cfg, char *buf, size_t len)
 			append(&sb, " root=/dev/vda");
 		append(&sb, " %s", d->is_read_only ? "ro" : "rw");
 	}
-	for (unsigned int slot = 0; slot < n; slot++)
+	for (unsigned int slot = 0; slot < nr_slots; slot++)
 		append(&sb, " virtio_mmio.device=4K@0x%llx:%u",
 		       (unsigned long long)cmdline_virtio_base(slot), cmdline_virtio_irq(slot));
 	if (init_args)

@@ -22,6 +22,26 @@
  */
 unsigned int cmdline_drive_order(const struct vm_config *cfg, unsigned int order[VM_MAX_DRIVES]);
 
+/* What sits in one virtio-mmio slot: a drive or a network interface, by config index. */
+enum virtio_slot_kind {
+	VIRTIO_SLOT_DRIVE,
+	VIRTIO_SLOT_NET,
+};
+
+struct virtio_slot {
+	enum virtio_slot_kind kind;
+	unsigned int index; /* into cfg->drives or cfg->nets */
+};
+
+/*
+ * Every virtio-mmio device in slot order: the drives as cmdline_drive_order()
+ * puts them, then the network interfaces as configured (eth0, eth1, ...).
+ * Slots past VM_MAX_VIRTIO_DEVICES (IRQ 23) are left out; the configuration
+ * refuses that many devices. Returns how many slots were filled.
+ */
+unsigned int cmdline_device_order(const struct vm_config *cfg,
+				  struct virtio_slot order[VM_MAX_VIRTIO_DEVICES]);
+
 /* MMIO base and GSI of the @slot-th virtio-mmio device. */
 uint64_t cmdline_virtio_base(unsigned int slot);
 unsigned int cmdline_virtio_irq(unsigned int slot);

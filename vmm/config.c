@@ -28,7 +28,7 @@ static const char *const io_engine_names[] = {
 
 /* Top-level keys of Firecracker's config file that ignis does not serve yet. */
 static const char *const unsupported_sections[] = {
-	"network-interfaces", "balloon", "vsock", "entropy", "pmem",
+	"balloon", "vsock", "entropy", "pmem",
 	"memory-hotplug", "mmds-config", "logger", "metrics", "cpu-config",
 };
 
@@ -73,12 +73,12 @@ void vm_config_init(struct vm_config *cfg)
 
 void vm_config_free(struct vm_config *cfg)
 {
-	free(cfg->boot.kernel_image_path);
-	free(cfg->boot.initrd_path);
-	free(cfg->boot.boot_args);
+	boot_source_free(&cfg->boot);
 	free(cfg->serial.serial_out_path);
 	for (unsigned int i = 0; i < cfg->nr_drives; i++)
 		drive_config_free(&cfg->drives[i]);
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		net_config_free(&cfg->nets[i]);
 	vm_config_init(cfg);
 }
 
@@ -216,7 +216,8 @@ static int parse_huge_pages(json_t *obj, const char *sec, enum huge_pages *out,
 	return ret;
 }
 
-static int parse_machine_config(json_t *obj, struct machine_config *mc, struct err_buf *err)
+static int parse_machine_config(json_t *obj, struct machine_config *mc, bool patch,
+				struct err_buf *err)
 {
 	static const char *const keys[] = { "vcpu_count",        "mem_size_mib", "smt",
 					    "track_dirty_pages", "huge_pages",   "cpu_template" };
@@ -228,10 +229,11 @@ static int parse_machine_config(json_t *obj, struct machine_config *mc, struct e
 		return fail(err, "%s: expected an object", sec);
 	ret = check_keys(obj, sec, keys, 6, err);
 	if (!ret)
-		ret = get_uint(obj, sec, "vcpu_count", true, 1, VM_MAX_VCPUS, &mc->vcpu_count, err);
-	if (!ret)
-		ret = get_uint(obj, sec, "mem_size_mib", true, 1, VM_MAX_MEM_MIB, &mc->mem_size_mib,
+		ret = get_uint(obj, sec, "vcpu_count", !patch, 1, VM_MAX_VCPUS, &mc->vcpu_count,
 			       err);
+	if (!ret)
+		ret = get_uint(obj, sec, "mem_size_mib", !patch, 1, VM_MAX_MEM_MIB,
+			       &mc->mem_size_mib, err);
 	if (!ret)
 		ret = get_bool(obj, sec, "smt", &mc->smt, err);
 	if (!ret)
@@ -329,6 +331,19 @@ int drive_config_parse(const void *json_obj, struct drive_config *out, struct er
 	return 0;
 }
 
+/* One more virtio device would need an IRQ past 23: say so, naming the newcomer. */
+static bool too_many_virtio_devices(const struct vm_config *cfg, struct err_buf *err,
+				    const char *kind, const char *id)
+{
+	if (cfg->nr_drives + cfg->nr_nets < VM_MAX_VIRTIO_DEVICES)
+		return false;
+	fail(err,
+	     "%s \"%s\": too many virtio devices: %u drive(s) and %u network interface(s) "
+	     "already use all %d (one IRQ each, 5 to 23)",
+	     kind, id, cfg->nr_drives, cfg->nr_nets, VM_MAX_VIRTIO_DEVICES);
+	return true;
+}
+
 int vm_config_put_drive(struct vm_config *cfg, struct drive_config *d, struct err_buf *err)
 {
 	unsigned int slot = cfg->nr_drives;
@@ -343,6 +358,8 @@ int vm_config_put_drive(struct vm_config *cfg, struct drive_config *d, struct er
 	if (slot == VM_MAX_DRIVES)
 		return fail(err, "drive \"%s\": at most %d drives are supported", d->drive_id,
 			    VM_MAX_DRIVES);
+	if (slot == cfg->nr_drives && too_many_virtio_devices(cfg, err, "drive", d->drive_id))
+		return -EINVAL;
 	if (slot < cfg->nr_drives)
 		drive_config_free(&cfg->drives[slot]);
 	else
@@ -384,6 +401,205 @@ static int parse_drives(json_t *arr, struct vm_config *cfg, struct err_buf *err)
 	return 0;
 }
 
+void net_config_free(struct net_config *n)
+{
+	/* Nothing is heap-owned today; kept so callers free nets as they free drives. */
+	memset(n, 0, sizeof(*n));
+}
+
+void net_mac_format(const uint8_t mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Firecracker's MacAddr: six two-digit hex bytes separated by ':'. NULL or the problem. */
+static const char *mac_parse(const char *s, uint8_t mac[6])
+{
+	static const char *const form =
+		"expected six two-digit hex bytes separated by ':', like \"06:00:ac:10:00:02\"";
+
+	if (strlen(s) != 17)
+		return form;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return form;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (mac[0] & 1)
+		return "is a multicast address (the lowest bit of the first byte must be 0)";
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return "is all zeroes";
+	return NULL;
+}
+
+/* What Linux's dev_valid_name() accepts, so the TAP can exist at all. NULL or the problem. */
+static const char *ifname_problem(const char *name)
+{
+	if (!name[0])
+		return "must not be empty";
+	if (strlen(name) > NET_HOST_DEV_NAME_MAX)
+		return "longer than 15 characters (IFNAMSIZ)";
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return "is not a valid interface name";
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
+			return "is not a valid interface name (no '/', ':' or whitespace)";
+	return NULL;
+}
+
+/* A rate limiter object is refused; null (what GET /vm/config shows) means none. */
+static int refuse_present(json_t *obj, const char *sec, const char *key, struct err_buf *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v && !json_is_null(v))
+		return fail(err, "%s: %s is not supported by this version of ignis", sec, key);
+	return 0;
+}
+
+int net_config_parse(const void *json_obj, struct net_config *out, struct err_buf *err)
+{
+	static const char *const keys[] = { "iface_id", "host_dev_name",   "guest_mac",
+					    "mtu",      "rx_rate_limiter", "tx_rate_limiter" };
+	json_t *obj = (json_t *)json_obj;
+	struct net_config n;
+	char sec[NET_IFACE_ID_MAX + 16];
+	char *str = NULL;
+	const char *why;
+	json_t *mtu;
+	int ret;
+
+	memset(&n, 0, sizeof(n));
+	if (!json_is_object(obj))
+		return fail(err, "network interface: expected an object");
+	ret = get_string(obj, "network interface", "iface_id", true, &str, err);
+	if (ret)
+		return ret;
+	why = config_id_problem(str);
+	if (why || strlen(str) > NET_IFACE_ID_MAX) {
+		ret = fail(err, "iface_id \"%s\": %s", str, why ? why : "longer than 64 characters");
+		free(str);
+		return ret;
+	}
+	strcpy(n.iface_id, str);
+	free(str);
+	snprintf(sec, sizeof(sec), "iface \"%s\"", n.iface_id);
+
+	ret = check_keys(obj, sec, keys, ARRAY_SIZE(keys), err);
+	if (!ret)
+		ret = refuse_present(obj, sec, "rx_rate_limiter", err);
+	if (!ret)
+		ret = refuse_present(obj, sec, "tx_rate_limiter", err);
+	if (!ret)
+		ret = get_string(obj, sec, "host_dev_name", true, &str, err);
+	if (ret)
+		return ret;
+	why = ifname_problem(str);
+	if (why) {
+		ret = fail(err, "%s.host_dev_name \"%s\": %s", sec, str, why);
+		free(str);
+		return ret;
+	}
+	strcpy(n.host_dev_name, str);
+	free(str);
+
+	ret = get_string(obj, sec, "guest_mac", false, &str, err);
+	if (ret)
+		return ret;
+	if (str) {
+		why = mac_parse(str, n.guest_mac);
+		if (why) {
+			ret = fail(err, "%s.guest_mac \"%s\": %s", sec, str, why);
+			free(str);
+			return ret;
+		}
+		n.has_guest_mac = true;
+		free(str);
+	}
+
+	mtu = json_object_get(obj, "mtu");
+	if (mtu && !json_is_null(mtu)) {
+		ret = get_uint(obj, sec, "mtu", false, NET_MTU_MIN, NET_MTU_MAX, &n.mtu, err);
+		if (ret)
+			return ret;
+	}
+	*out = n;
+	return 0;
+}
+
+int vm_config_put_net(struct vm_config *cfg, struct net_config *n, struct err_buf *err)
+{
+	unsigned int slot = cfg->nr_nets;
+
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		const struct net_config *o = &cfg->nets[i];
+
+		if (strcmp(o->iface_id, n->iface_id) == 0) {
+			slot = i;
+			continue;
+		}
+		if (strcmp(o->host_dev_name, n->host_dev_name) == 0)
+			return fail(err, "iface \"%s\": host_dev_name \"%s\" is already used by iface \"%s\"",
+				    n->iface_id, n->host_dev_name, o->iface_id);
+		if (n->has_guest_mac && o->has_guest_mac &&
+		    memcmp(o->guest_mac, n->guest_mac, sizeof(n->guest_mac)) == 0) {
+			char mac[18];
+
+			net_mac_format(n->guest_mac, mac);
+			return fail(err, "iface \"%s\": guest_mac %s is already used by iface \"%s\"",
+				    n->iface_id, mac, o->iface_id);
+		}
+	}
+	if (slot == cfg->nr_nets && too_many_virtio_devices(cfg, err, "iface", n->iface_id))
+		return -EINVAL;
+	if (slot < cfg->nr_nets)
+		net_config_free(&cfg->nets[slot]);
+	else
+		cfg->nr_nets++;
+	cfg->nets[slot] = *n;
+	memset(n, 0, sizeof(*n));
+	return 0;
+}
+
+static int parse_nets(json_t *arr, struct vm_config *cfg, struct err_buf *err)
+{
+	const char *sec = "network-interfaces";
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr))
+		return fail(err, "%s: expected an array", sec);
+	json_array_foreach(arr, i, v) {
+		struct net_config n;
+		struct err_buf why;
+		int ret;
+
+		ret = net_config_parse(v, &n, &why);
+		for (unsigned int j = 0; !ret && j < cfg->nr_nets; j++)
+			if (strcmp(cfg->nets[j].iface_id, n.iface_id) == 0)
+				ret = fail(&why, "iface \"%s\": iface_id used twice", n.iface_id);
+		if (!ret)
+			ret = vm_config_put_net(cfg, &n, &why);
+		if (ret)
+			return fail(err, "%s[%zu]: %s", sec, i, why.msg);
+	}
+	return 0;
+}
+
 static int parse_serial(json_t *obj, struct serial_config *sc, struct err_buf *err)
 {
 	static const char *const keys[] = { "serial_out_path" };
@@ -400,9 +616,64 @@ static int parse_serial(json_t *obj, struct serial_config *sc, struct err_buf *e
 	return ret;
 }
 
+int machine_config_parse(const void *json_obj, const struct machine_config *base, bool patch,
+			 struct machine_config *out, struct err_buf *err)
+{
+	struct machine_config mc;
+	int ret;
+
+	if (base) {
+		mc = *base;
+	} else {
+		struct vm_config defaults;
+
+		vm_config_init(&defaults);
+		mc = defaults.machine;
+	}
+	ret = parse_machine_config((json_t *)json_obj, &mc, patch, err);
+	if (!ret)
+		*out = mc;
+	return ret;
+}
+
+int boot_source_parse(const void *json_obj, struct boot_source_config *out, struct err_buf *err)
+{
+	struct boot_source_config bs = { 0 };
+	int ret = parse_boot_source((json_t *)json_obj, &bs, err);
+
+	if (ret) {
+		boot_source_free(&bs);
+		return ret;
+	}
+	*out = bs;
+	return 0;
+}
+
+void boot_source_free(struct boot_source_config *bs)
+{
+	free(bs->kernel_image_path);
+	free(bs->initrd_path);
+	free(bs->boot_args);
+	memset(bs, 0, sizeof(*bs));
+}
+
+int serial_config_parse(const void *json_obj, struct serial_config *out, struct err_buf *err)
+{
+	struct serial_config sc = { 0 };
+	int ret = parse_serial((json_t *)json_obj, &sc, err);
+
+	if (ret) {
+		free(sc.serial_out_path);
+		return ret;
+	}
+	*out = sc;
+	return 0;
+}
+
 static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 {
-	static const char *const keys[] = { "boot-source", "machine-config", "serial", "drives" };
+	static const char *const keys[] = { "boot-source", "machine-config", "serial", "drives",
+					    "network-interfaces" };
 	const char *key;
 	json_t *val;
 	int ret;
@@ -410,36 +681,50 @@ static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 	if (!json_is_object(root))
 		return fail(err, "config file: expected a JSON object at the top level");
 	json_object_foreach(root, key, val) {
-		for (size_t i = 0; i < sizeof(unsupported_sections) / sizeof(char *); i++)
-			if (strcmp(key, unsupported_sections[i]) == 0)
+		bool known = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			known |= strcmp(key, keys[i]) == 0;
+		for (size_t i = 0; i < ARRAY_SIZE(unsupported_sections) && !known; i++) {
+			if (strcmp(key, unsupported_sections[i]) != 0)
+				continue;
+			/* null is what GET /vm/config says for an absent section. */
+			if (!json_is_null(val))
 				return fail(err, "%s: not supported by this version of ignis", key);
+			known = true;
+		}
+		if (!known)
+			return fail(err, "config file: unknown field `%s`", key);
 	}
-	ret = check_keys(root, "config file", keys, ARRAY_SIZE(keys), err);
-	if (ret)
-		return ret;
 
 	val = json_object_get(root, "boot-source");
-	if (val) {
+	if (val && !json_is_null(val)) {
 		ret = parse_boot_source(val, &cfg->boot, err);
 		if (ret)
 			return ret;
 		cfg->has_boot_source = true;
 	}
 	val = json_object_get(root, "drives");
-	if (val) {
+	if (val && !json_is_null(val)) {
 		ret = parse_drives(val, cfg, err);
 		if (ret)
 			return ret;
 	}
+	val = json_object_get(root, "network-interfaces");
+	if (val && !json_is_null(val)) {
+		ret = parse_nets(val, cfg, err);
+		if (ret)
+			return ret;
+	}
 	val = json_object_get(root, "serial");
-	if (val) {
+	if (val && !json_is_null(val)) {
 		ret = parse_serial(val, &cfg->serial, err);
 		if (ret)
 			return ret;
 	}
 	val = json_object_get(root, "machine-config");
-	if (val)
-		return parse_machine_config(val, &cfg->machine, err);
+	if (val && !json_is_null(val))
+		return parse_machine_config(val, &cfg->machine, false, err);
 	return 0;
 }
 

@@ -45,7 +45,9 @@ struct machine_config {
 	enum huge_pages huge_pages;
 };
 
-#define VM_MAX_DRIVES 16 /* IRQs 5..23 are shared by every virtio-mmio device */
+/* Every virtio-mmio device (drives and network interfaces) has its own IRQ in 5..23. */
+#define VM_MAX_VIRTIO_DEVICES 19
+#define VM_MAX_DRIVES 16
 #define DRIVE_ID_MAX 64
 
 /* Firecracker's cache_type, plus QEMU's writethrough and none. */
@@ -72,6 +74,21 @@ struct drive_config {
 	enum io_engine io_engine;
 };
 
+#define VM_MAX_NETS VM_MAX_VIRTIO_DEVICES
+#define NET_IFACE_ID_MAX 64
+#define NET_HOST_DEV_NAME_MAX 15 /* IFNAMSIZ - 1 */
+#define NET_MTU_MIN 68
+#define NET_MTU_MAX 65535
+
+/* Firecracker's NetworkInterface: a virtio-net device on an existing TAP (no rate limiters). */
+struct net_config {
+	char iface_id[NET_IFACE_ID_MAX + 1];
+	char host_dev_name[NET_HOST_DEV_NAME_MAX + 1];
+	bool has_guest_mac;      /* false: the guest driver picks a random MAC */
+	uint8_t guest_mac[6];
+	unsigned int mtu;        /* 0: not set, so VIRTIO_NET_F_MTU is not offered */
+};
+
 /* Firecracker's SerialDevice (PUT /serial); also accepted in the config file. */
 struct serial_config {
 	char *serial_out_path; /* NULL: the console goes to stdout */
@@ -84,6 +101,8 @@ struct vm_config {
 	struct serial_config serial;
 	struct drive_config drives[VM_MAX_DRIVES];
 	unsigned int nr_drives;
+	struct net_config nets[VM_MAX_NETS];
+	unsigned int nr_nets;
 };
 
 void vm_config_init(struct vm_config *cfg);
@@ -116,7 +135,41 @@ const char *config_id_problem(const char *id);
 int drive_config_parse(const void *json_obj, struct drive_config *out, struct err_buf *err);
 void drive_config_free(struct drive_config *d);
 
+/*
+ * Section parsers shared by the config file and the API. @json_obj is a
+ * jansson object. machine_config_parse() starts from @base (NULL: the
+ * defaults); with @patch, required fields may be omitted (PATCH semantics).
+ * On failure @out is untouched.
+ */
+int machine_config_parse(const void *json_obj, const struct machine_config *base, bool patch,
+			 struct machine_config *out, struct err_buf *err);
+int boot_source_parse(const void *json_obj, struct boot_source_config *out, struct err_buf *err);
+void boot_source_free(struct boot_source_config *bs);
+int serial_config_parse(const void *json_obj, struct serial_config *out, struct err_buf *err);
+
+/* Firecracker's FullVmConfiguration / MachineConfiguration (new references). */
+void *vm_config_to_json(const struct vm_config *cfg);
+void *machine_config_to_json(const struct machine_config *mc);
+
 /* Adds or replaces (by drive_id) a drive, enforcing one root device. */
 int vm_config_put_drive(struct vm_config *cfg, struct drive_config *d, struct err_buf *err);
+
+/*
+ * Parses one Firecracker NetworkInterface object into @out, checking types,
+ * unknown keys and values (host_dev_name a valid interface name, guest_mac
+ * "aa:bb:cc:dd:ee:ff" unicast, mtu 68..65535; rate limiters refused).
+ * Messages start with `iface "<id>"`. Does not check it against other interfaces.
+ */
+int net_config_parse(const void *json_obj, struct net_config *out, struct err_buf *err);
+void net_config_free(struct net_config *n);
+
+/*
+ * Adds or replaces (by iface_id) a network interface, enforcing a unique
+ * host_dev_name and guest_mac, and the virtio device limit.
+ */
+int vm_config_put_net(struct vm_config *cfg, struct net_config *n, struct err_buf *err);
+
+/* "aa:bb:cc:dd:ee:ff" (lower-case hex) into @buf of at least 18 bytes. */
+void net_mac_format(const uint8_t mac[6], char buf[18]);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "helpers.h"
@@ -228,7 +229,7 @@ Test(config_rejects, section_that_is_not_an_object)
 
 Test(config_rejects, unsupported_section)
 {
-	assert_rejected("{\"network-interfaces\": []}", "network-interfaces: not supported");
+	assert_rejected("{\"vsock\": {}}", "vsock: not supported");
 }
 
 /* ---- refused: missing keys ---- */
@@ -387,4 +388,295 @@ Test(config_rejects, missing_file)
 			     err, "/nonexistent/ignis.json");
 	cr_assert_not_null(strstr(err.msg, "No such file"), "%s", err.msg);
 	assert_still_good_config();
+}
+
+/* ---- drives ---- */
+
+#define ROOT_DRIVE                                                                         \
+	"{\"drive_id\": \"rootfs\", \"path_on_host\": \"/images/rootfs.ext4\","             \
+	" \"is_root_device\": true}"
+
+/* A boot source plus a drives array, to vary one drive at a time. */
+#define WITH_DRIVES(body)                                                                   \
+	"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": [" body "]}"
+
+/* One drive object with rootfs's required fields plus @extra (", ..." or ""). */
+#define ROOTFS_WITH(extra)                                                                  \
+	WITH_DRIVES("{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\","              \
+		    " \"is_root_device\": true" extra "}")
+
+TestSuite(config_drives, .init = config_setup, .fini = config_teardown);
+TestSuite(config_drives_rejects, .init = config_setup, .fini = config_teardown);
+TestSuite(config_put_drive, .init = config_setup, .fini = config_teardown);
+
+static void assert_drives_rejected(const char *json, const char *needle)
+{
+	assert_rejected(json, needle);
+	cr_assert_eq(cfg.nr_drives, 0, "a refused file adds no drive");
+}
+
+Test(config_drives, drive_with_every_field_is_parsed)
+{
+	const struct drive_config *d;
+
+	parse_ok(WITH_DRIVES("{\"drive_id\": \"rootfs\", \"path_on_host\": \"/images/rootfs.ext4\","
+			     " \"is_root_device\": true, \"is_read_only\": true,"
+			     " \"partuuid\": \"0eaa91a0-01\", \"cache_type\": \"Writeback\","
+			     " \"io_engine\": \"Async\", \"rate_limiter\": null, \"socket\": null}"));
+	cr_assert_eq(cfg.nr_drives, 1);
+	d = &cfg.drives[0];
+	cr_assert_str_eq(d->drive_id, "rootfs");
+	cr_assert_str_eq(d->path_on_host, "/images/rootfs.ext4");
+	cr_assert(d->is_root_device);
+	cr_assert(d->is_read_only);
+	cr_assert_str_eq(d->partuuid, "0eaa91a0-01");
+	cr_assert_eq(d->cache_type, CACHE_WRITEBACK);
+	cr_assert_eq(d->io_engine, IO_ENGINE_ASYNC);
+}
+
+Test(config_drives, drive_defaults_to_unsafe_sync_writable_and_no_partuuid)
+{
+	parse_ok(WITH_DRIVES(ROOT_DRIVE));
+	cr_assert_eq(cfg.drives[0].cache_type, CACHE_UNSAFE);
+	cr_assert_eq(cfg.drives[0].io_engine, IO_ENGINE_SYNC);
+	cr_assert_not(cfg.drives[0].is_read_only);
+	cr_assert_null(cfg.drives[0].partuuid);
+}
+
+Test(config_drives, every_cache_type_is_parsed)
+{
+	parse_ok(ROOTFS_WITH(", \"cache_type\": \"Unsafe\""));
+	cr_assert_eq(cfg.drives[0].cache_type, CACHE_UNSAFE);
+	parse_ok(ROOTFS_WITH(", \"cache_type\": \"Writeback\""));
+	cr_assert_eq(cfg.drives[0].cache_type, CACHE_WRITEBACK);
+	parse_ok(ROOTFS_WITH(", \"cache_type\": \"Writethrough\""));
+	cr_assert_eq(cfg.drives[0].cache_type, CACHE_WRITETHROUGH);
+	parse_ok(ROOTFS_WITH(", \"cache_type\": \"None\""));
+	cr_assert_eq(cfg.drives[0].cache_type, CACHE_NONE);
+	cr_assert_str_eq(cache_type_name(CACHE_WRITETHROUGH), "Writethrough");
+	cr_assert_str_eq(io_engine_name(IO_ENGINE_ASYNC), "Async");
+}
+
+Test(config_drives, several_drives_keep_their_order)
+{
+	parse_ok(WITH_DRIVES("{\"drive_id\": \"data\", \"path_on_host\": \"/d\","
+			     " \"is_root_device\": false}, " ROOT_DRIVE));
+	cr_assert_eq(cfg.nr_drives, 2);
+	cr_assert_str_eq(cfg.drives[0].drive_id, "data");
+	cr_assert_str_eq(cfg.drives[1].drive_id, "rootfs");
+}
+
+Test(config_drives, file_without_drives_has_none)
+{
+	cr_assert_eq(cfg.nr_drives, 0);
+	parse_ok(WITH_DRIVES(""));
+	cr_assert_eq(cfg.nr_drives, 0);
+}
+
+Test(config_drives_rejects, unknown_cache_type_naming_the_drive_and_field)
+{
+	assert_drives_rejected(ROOTFS_WITH(", \"cache_type\": \"writeback\""),
+			       "drive \"rootfs\".cache_type: expected one of");
+}
+
+Test(config_drives_rejects, unknown_io_engine_naming_the_drive_and_field)
+{
+	assert_drives_rejected(ROOTFS_WITH(", \"io_engine\": \"Uring\""),
+			       "drive \"rootfs\".io_engine");
+}
+
+Test(config_drives_rejects, missing_path_on_host)
+{
+	assert_drives_rejected(WITH_DRIVES("{\"drive_id\": \"rootfs\", \"is_root_device\": true}"),
+			       "drive \"rootfs\": missing field `path_on_host`");
+}
+
+Test(config_drives_rejects, empty_path_on_host)
+{
+	assert_drives_rejected(WITH_DRIVES("{\"drive_id\": \"rootfs\", \"path_on_host\": \"\","
+					   " \"is_root_device\": true}"),
+			       "drive \"rootfs\".path_on_host");
+}
+
+Test(config_drives_rejects, missing_is_root_device)
+{
+	assert_drives_rejected(WITH_DRIVES("{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r\"}"),
+			       "drive \"rootfs\": missing field `is_root_device`");
+}
+
+Test(config_drives_rejects, is_read_only_that_is_not_a_bool)
+{
+	assert_drives_rejected(ROOTFS_WITH(", \"is_read_only\": \"yes\""),
+			       "drive \"rootfs\".is_read_only: expected true or false");
+}
+
+Test(config_drives_rejects, empty_partuuid)
+{
+	assert_drives_rejected(ROOTFS_WITH(", \"partuuid\": \"\""), "drive \"rootfs\".partuuid");
+}
+
+Test(config_drives_rejects, unknown_key_in_a_drive)
+{
+	assert_drives_rejected(ROOTFS_WITH(", \"cache\": \"Unsafe\""),
+			       "drive \"rootfs\": unknown field `cache`");
+}
+
+Test(config_drives_rejects, rate_limiter)
+{
+	assert_drives_rejected(ROOTFS_WITH(", \"rate_limiter\": {}"),
+			       "drive \"rootfs\": rate_limiter");
+}
+
+Test(config_drives_rejects, vhost_user_socket)
+{
+	assert_drives_rejected(ROOTFS_WITH(", \"socket\": \"/run/vhost.sock\""),
+			       "drive \"rootfs\": socket");
+}
+
+Test(config_drives_rejects, missing_drive_id)
+{
+	assert_drives_rejected(WITH_DRIVES("{\"path_on_host\": \"/r\", \"is_root_device\": true}"),
+			       "drives[0]: drive: missing field `drive_id`");
+}
+
+Test(config_drives_rejects, drive_id_with_characters_outside_the_api_rule)
+{
+	assert_drives_rejected(WITH_DRIVES("{\"drive_id\": \"root-fs\", \"path_on_host\": \"/r\","
+					   " \"is_root_device\": true}"),
+			       "drive.drive_id \"root-fs\": API Resource IDs");
+}
+
+Test(config_drives_rejects, drive_id_longer_than_64_characters)
+{
+	assert_drives_rejected(
+		WITH_DRIVES("{\"drive_id\": \"a1234567890123456789012345678901234567890123456789"
+			    "012345678901234\", \"path_on_host\": \"/r\", \"is_root_device\": true}"),
+		"longer than 64 characters");
+}
+
+Test(config_drives_rejects, drive_that_is_not_an_object)
+{
+	assert_drives_rejected(WITH_DRIVES("\"rootfs\""), "drives[0]: drive: expected an object");
+}
+
+Test(config_drives_rejects, drives_that_is_not_an_array)
+{
+	assert_drives_rejected("{\"drives\": {}}", "drives: expected an array");
+}
+
+Test(config_drives_rejects, two_root_devices_naming_both)
+{
+	assert_drives_rejected(WITH_DRIVES(ROOT_DRIVE ", {\"drive_id\": \"root2\","
+						      " \"path_on_host\": \"/r2\", \"is_root_device\": true}"),
+			       "drives[1]: drive \"root2\": a root block device already exists "
+			       "(drive \"rootfs\")");
+}
+
+Test(config_drives_rejects, the_same_drive_id_twice)
+{
+	assert_drives_rejected(WITH_DRIVES(ROOT_DRIVE ", " ROOT_DRIVE),
+			       "drives[1]: drive \"rootfs\": drive_id used twice");
+}
+
+Test(config_drives_rejects, more_than_vm_max_drives)
+{
+	char json[4096] = "{\"drives\": [";
+
+	for (unsigned int i = 0; i <= VM_MAX_DRIVES; i++)
+		snprintf(json + strlen(json), sizeof(json) - strlen(json),
+			 "%s{\"drive_id\": \"d%u\", \"path_on_host\": \"/d%u\", \"is_root_device\": false}",
+			 i ? ", " : "", i, i);
+	strcat(json, "]}");
+	assert_drives_rejected(json, "drives[16]: drive \"d16\": at most 16 drives");
+}
+
+/* Parses one Drive object as the API body would arrive. */
+static void drive_from_json(const char *text, struct drive_config *d)
+{
+	json_error_t jerr;
+	json_t *obj = json_loads(text, 0, &jerr);
+	int ret;
+
+	cr_assert_not_null(obj, "%s", jerr.text);
+	ret = drive_config_parse(obj, d, &err);
+	json_decref(obj);
+	cr_assert_eq(ret, 0, "%s", err.msg);
+}
+
+static void put_ok(const char *text)
+{
+	struct drive_config d;
+	int ret;
+
+	drive_from_json(text, &d);
+	ret = vm_config_put_drive(&cfg, &d, &err);
+	cr_assert_eq(ret, 0, "%s", err.msg);
+}
+
+Test(config_put_drive, put_adds_a_drive)
+{
+	put_ok(ROOT_DRIVE);
+	cr_assert_eq(cfg.nr_drives, 1);
+	cr_assert_str_eq(cfg.drives[0].path_on_host, "/images/rootfs.ext4");
+}
+
+Test(config_put_drive, put_with_an_existing_drive_id_replaces_that_drive)
+{
+	put_ok(ROOT_DRIVE);
+	put_ok("{\"drive_id\": \"data\", \"path_on_host\": \"/d\", \"is_root_device\": false}");
+	put_ok("{\"drive_id\": \"rootfs\", \"path_on_host\": \"/images/v2.ext4\","
+	       " \"is_root_device\": true, \"is_read_only\": true}");
+	cr_assert_eq(cfg.nr_drives, 2);
+	cr_assert_str_eq(cfg.drives[0].drive_id, "rootfs");
+	cr_assert_str_eq(cfg.drives[0].path_on_host, "/images/v2.ext4");
+	cr_assert(cfg.drives[0].is_read_only);
+}
+
+Test(config_put_drive, put_of_a_second_root_device_is_refused)
+{
+	struct drive_config d;
+
+	put_ok(ROOT_DRIVE);
+	drive_from_json("{\"drive_id\": \"other\", \"path_on_host\": \"/o\", \"is_root_device\": true}",
+			&d);
+	cr_assert_fails_with(vm_config_put_drive(&cfg, &d, &err), -EINVAL, err,
+			     "drive \"other\": a root block device already exists (drive \"rootfs\")");
+	cr_assert_eq(cfg.nr_drives, 1);
+	cr_assert_str_eq(d.path_on_host, "/o", "a refused drive stays the caller's");
+	drive_config_free(&d);
+}
+
+Test(config_put_drive, put_turning_another_drive_into_a_second_root_is_refused)
+{
+	struct drive_config d;
+
+	put_ok(ROOT_DRIVE);
+	put_ok("{\"drive_id\": \"data\", \"path_on_host\": \"/d\", \"is_root_device\": false}");
+	drive_from_json("{\"drive_id\": \"data\", \"path_on_host\": \"/d\", \"is_root_device\": true}",
+			&d);
+	cr_assert_fails_with(vm_config_put_drive(&cfg, &d, &err), -EINVAL, err, "root");
+	cr_assert_not(cfg.drives[1].is_root_device);
+	drive_config_free(&d);
+}
+
+Test(config_put_drive, put_beyond_vm_max_drives_is_refused_but_replacing_is_not)
+{
+	char text[128];
+	struct drive_config d;
+
+	for (unsigned int i = 0; i < VM_MAX_DRIVES; i++) {
+		snprintf(text, sizeof(text),
+			 "{\"drive_id\": \"d%u\", \"path_on_host\": \"/d\", \"is_root_device\": false}", i);
+		put_ok(text);
+	}
+	drive_from_json("{\"drive_id\": \"extra\", \"path_on_host\": \"/x\", \"is_root_device\": false}",
+			&d);
+	cr_assert_fails_with(vm_config_put_drive(&cfg, &d, &err), -EINVAL, err,
+			     "drive \"extra\": at most 16 drives");
+	drive_config_free(&d);
+	cr_assert_eq(cfg.nr_drives, VM_MAX_DRIVES);
+
+	put_ok("{\"drive_id\": \"d15\", \"path_on_host\": \"/new\", \"is_root_device\": true}");
+	cr_assert_eq(cfg.nr_drives, VM_MAX_DRIVES);
+	cr_assert_str_eq(cfg.drives[15].path_on_host, "/new");
 }
