@@ -2,22 +2,29 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "error.h"
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 /*
- * Write-once process configuration (see log.h): the only file-scope state in
- * the VMM, because every module logs and threading a logger through each call
- * would obscure the code more than it protects.
+ * Process-wide log configuration: the only file-scope state in the VMM,
+ * because every module logs and threading a logger through each call would
+ * obscure the code more than it protects. The lock makes PUT /logger safe
+ * while other threads log.
  */
 static struct {
+	pthread_mutex_t lock;
 	enum log_level level;
 	FILE *out;
 	bool show_level;
 	bool show_origin;
-} log_cfg = { LOG_INFO, NULL, false, false };
+} log_cfg = { PTHREAD_MUTEX_INITIALIZER, LOG_INFO, NULL, false, false };
 
 static const char *const level_names[] = {
 	[LOG_OFF] = "Off",     [LOG_ERROR] = "Error", [LOG_WARN] = "Warning",
@@ -42,35 +49,78 @@ int log_level_parse(const char *name, enum log_level *out)
 
 void log_configure(enum log_level level, FILE *out, bool show_level, bool show_origin)
 {
-	log_cfg.level = level;
+	pthread_mutex_lock(&log_cfg.lock);
+	__atomic_store_n(&log_cfg.level, level, __ATOMIC_RELAXED);
 	log_cfg.out = out;
 	log_cfg.show_level = show_level;
 	log_cfg.show_origin = show_origin;
+	pthread_mutex_unlock(&log_cfg.lock);
+}
+
+int log_reconfigure(const char *path, enum log_level level, bool show_level, bool show_origin,
+		    struct err_buf *err)
+{
+	FILE *out = NULL, *old = NULL;
+
+	if (path) {
+		/* Non-blocking so a FIFO without a reader cannot stall the VMM. */
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0600);
+
+		if (fd < 0)
+			return err_set(err, -errno, "log_path %s: %s", path, strerror(errno));
+		out = fdopen(fd, "a");
+		if (!out) {
+			close(fd);
+			return err_set(err, -ENOMEM, "log_path %s: out of memory", path);
+		}
+		setvbuf(out, NULL, _IOLBF, 0);
+	}
+	pthread_mutex_lock(&log_cfg.lock);
+	if (out) {
+		old = log_cfg.out;
+		log_cfg.out = out;
+	}
+	__atomic_store_n(&log_cfg.level, level, __ATOMIC_RELAXED);
+	log_cfg.show_level = show_level;
+	log_cfg.show_origin = show_origin;
+	pthread_mutex_unlock(&log_cfg.lock);
+	if (old && old != stderr)
+		fclose(old);
+	return 0;
+}
+
+int log_fd(void)
+{
+	/* No lock: a signal handler calls this; the FILE outlives any reader but PUT /logger's. */
+	FILE *out = __atomic_load_n(&log_cfg.out, __ATOMIC_RELAXED);
+
+	return out ? fileno_unlocked(out) : STDERR_FILENO;
 }
 
 void log_printf(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
-	FILE *out = log_cfg.out ? log_cfg.out : stderr;
+	char msg[1024], lvl[16] = "", origin[160] = "";
 	struct timespec ts;
-	char msg[1024];
 	va_list ap;
+	FILE *out;
 
-	if (level > log_cfg.level || level == LOG_OFF)
+	if (level == LOG_OFF || level > __atomic_load_n(&log_cfg.level, __ATOMIC_RELAXED))
 		return;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	clock_gettime(CLOCK_REALTIME, &ts);
 
-	char lvl[16] = "", origin[160] = "";
-
+	/* One locked write per line so lines from different threads never interleave. */
+	pthread_mutex_lock(&log_cfg.lock);
 	if (log_cfg.show_level)
 		snprintf(lvl, sizeof(lvl), "[%s]", level_names[level]);
 	if (log_cfg.show_origin)
 		snprintf(origin, sizeof(origin), "[%s:%d]", file, line);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	/* One fprintf per line so lines from different threads do not interleave. */
+	out = log_cfg.out ? log_cfg.out : stderr;
 	fprintf(out, "%lld.%06ld [ignis]%s%s %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000,
 		lvl, origin, msg);
 	fflush(out);
+	pthread_mutex_unlock(&log_cfg.lock);
 }

@@ -27,6 +27,21 @@ int log_level_parse(const char *name, enum log_level *out);
 /* Configure before any thread starts. @out NULL means stderr. */
 void log_configure(enum log_level level, FILE *out, bool show_level, bool show_origin);
 
+/*
+ * Firecracker's PUT /logger: a new destination (file or FIFO, created if
+ * missing; NULL keeps the current one) and settings. Safe while other
+ * threads log. Returns 0 or -errno with @err.
+ */
+struct err_buf;
+int log_reconfigure(const char *path, enum log_level level, bool show_level, bool show_origin,
+		    struct err_buf *err);
+
+/*
+ * The log's file descriptor (stderr unless configured otherwise), for the
+ * one reporter that cannot use stdio: a signal handler (seccomp's SIGSYS).
+ */
+int log_fd(void);
+
 void log_printf(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

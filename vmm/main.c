@@ -7,15 +7,22 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "channel.h"
 #include "config.h"
+#include "controller.h"
+#include "server.h"
 #include "devices/boot_timer.h"
 #include "log.h"
+#include "seccomp.h"
 #include "vcpu.h"
 #include "vmm.h"
 
@@ -31,9 +38,13 @@ enum {
 	EXIT_ARG_PARSING = 153,
 };
 
+#define DEFAULT_API_SOCK "/run/ignis.socket"
+
 struct cli {
 	const char *config_file;
 	const char *api_sock;
+	const char *metrics_path;
+	size_t max_payload;
 	const char *id;
 	const char *log_path;
 	const char *level;
@@ -41,6 +52,9 @@ struct cli {
 	bool boot_timer;
 	bool show_level;
 	bool show_log_origin;
+	bool no_seccomp;
+	const char *seccomp_filter;
+	bool print_seccomp_stats;
 };
 
 enum {
@@ -54,7 +68,12 @@ enum {
 	OPT_SHOW_LEVEL,
 	OPT_SHOW_LOG_ORIGIN,
 	OPT_VERSION,
+	OPT_METRICS_PATH,
+	OPT_MAX_PAYLOAD,
 	OPT_HELP,
+	OPT_NO_SECCOMP,
+	OPT_SECCOMP_FILTER,
+	OPT_PRINT_SECCOMP_STATS,
 	OPT_IGNORED_VALUE, /* accepted for Firecracker compatibility; not used yet */
 	OPT_IGNORED_FLAG,
 };
@@ -74,9 +93,12 @@ static const struct option options[] = {
 	{ "start-time-us", required_argument, NULL, OPT_IGNORED_VALUE },
 	{ "start-time-cpu-us", required_argument, NULL, OPT_IGNORED_VALUE },
 	{ "parent-cpu-time-us", required_argument, NULL, OPT_IGNORED_VALUE },
-	{ "http-api-max-payload-size", required_argument, NULL, OPT_IGNORED_VALUE },
-	{ "metrics-path", required_argument, NULL, OPT_IGNORED_VALUE },
+	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
 	{ "module", required_argument, NULL, OPT_IGNORED_VALUE },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
+	{ "print-seccomp-stats", no_argument, NULL, OPT_PRINT_SECCOMP_STATS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -85,17 +107,23 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: ignis [OPTIONS]\n"
 		"  --no-api                  run without the API server (needs --config-file)\n"
-		"  --config-file FILE        Firecracker-schema JSON: boot-source, machine-config\n"
+		"  --config-file FILE        Firecracker-schema JSON; configures and starts the microVM\n"
 		"  --boot-timer              log the guest boot time when init writes 123 to 0xC0000000\n"
 		"  --id ID                   microVM id (default anonymous-instance)\n"
-		"  --api-sock PATH           API socket (the API server is not available yet)\n"
+		"  --api-sock PATH           API socket (default " DEFAULT_API_SOCK ")\n"
+		"  --http-api-max-payload-size BYTES  largest API request body (default 51200)\n"
+		"  --metrics-path PATH       write metrics (JSON lines) to a file or FIFO\n"
 		"  --level LEVEL             Error, Warning, Info (default), Debug, Trace or Off\n"
 		"  --log-path PATH           log to a file or FIFO instead of stderr\n"
 		"  --show-level              prefix log lines with their level\n"
 		"  --show-log-origin         prefix log lines with file:line\n"
 		"  --version                 print the version and exit\n"
+		"  --no-seccomp              run without the per-thread seccomp filters\n"
+		"  --seccomp-filter FILE     custom seccomp policy (JSON, see docs/seccomp.md)\n"
+		"  --print-seccomp-stats     print each thread's allowlist size and exit\n"
 		"The guest's serial console is this process's stdin/stdout.\n"
-		"Exit codes: 0 guest stopped, 1 error, 152 bad configuration, 153 bad arguments.\n");
+		"Exit codes: 0 guest stopped, 1 error, 148 bad syscall (seccomp), 152 bad configuration,\n"
+		"153 bad arguments.\n");
 }
 
 static int parse_args(int argc, char **argv, struct cli *cli)
@@ -104,6 +132,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 
 	memset(cli, 0, sizeof(*cli));
 	cli->id = "anonymous-instance";
+	cli->api_sock = DEFAULT_API_SOCK;
+	cli->max_payload = API_DEFAULT_MAX_PAYLOAD;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -122,6 +152,21 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_HELP:
 			usage(stdout);
 			exit(EXIT_OK);
+		case OPT_METRICS_PATH: cli->metrics_path = optarg; break;
+		case OPT_NO_SECCOMP: cli->no_seccomp = true; break;
+		case OPT_SECCOMP_FILTER: cli->seccomp_filter = optarg; break;
+		case OPT_PRINT_SECCOMP_STATS: cli->print_seccomp_stats = true; break;
+		case OPT_MAX_PAYLOAD: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end != '\0' || v == 0 || v > (1ULL << 30)) {
+				fprintf(stderr, "ignis: invalid --http-api-max-payload-size `%s`\n", optarg);
+				return -EINVAL;
+			}
+			cli->max_payload = (size_t)v;
+			break;
+		}
 		case OPT_IGNORED_VALUE:
 		case OPT_IGNORED_FLAG:
 			break;
@@ -134,6 +179,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "ignis: unexpected argument `%s`\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (cli->no_seccomp && cli->seccomp_filter) {
+		fprintf(stderr, "ignis: --no-seccomp and --seccomp-filter are mutually exclusive\n");
 		return -EINVAL;
 	}
 	if (cli->no_api && !cli->config_file) {
@@ -203,6 +252,129 @@ static bool tty_make_raw(struct termios *saved)
 	return tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
 }
 
+/*
+ * Compiles the per-thread seccomp filters (seccomp.h) into @filters: the
+ * --seccomp-filter policy or the built-in one. *@enabled false: none
+ * (--no-seccomp, or an ASan build without a policy file). 0 or -errno.
+ */
+static int setup_seccomp(const struct cli *cli, struct seccomp_filters *filters, bool *enabled)
+{
+	struct err_buf err = { "" };
+	int ret;
+
+	*enabled = false;
+	memset(filters, 0, sizeof(*filters));
+	if (cli->no_seccomp)
+		return 0;
+	if (!cli->seccomp_filter && !seccomp_default_enabled()) {
+		pr_warn("seccomp filters are off by default in AddressSanitizer builds "
+			"(its runtime needs syscalls outside the allowlists); "
+			"--seccomp-filter FILE still installs a policy");
+		return 0;
+	}
+	ret = cli->seccomp_filter ? seccomp_filters_from_file(filters, cli->seccomp_filter, &err)
+				  : seccomp_filters_default(filters, &err);
+	if (ret) {
+		pr_err("bad seccomp filter: %s", err.msg);
+		return ret;
+	}
+	ret = seccomp_sigsys_init();
+	if (ret) {
+		pr_err("cannot install the SIGSYS handler: %s", strerror(-ret));
+		seccomp_filters_free(filters);
+		return ret;
+	}
+	*enabled = true;
+	return 0;
+}
+
+static void print_seccomp_stats(const struct seccomp_filters *filters)
+{
+	for (int t = 0; t < SECCOMP_THREAD_COUNT; t++)
+		printf("%s: %u syscalls, %u rules, %u BPF instructions\n", seccomp_thread_name(t),
+		       filters->thread[t].nr_syscalls, filters->thread[t].nr_rules,
+		       filters->thread[t].len);
+}
+
+/* Firecracker's install point for the VMM thread: right after the microVM is built. */
+static int filter_vmm_thread(const struct seccomp_filters *filters)
+{
+	int ret = seccomp_install(filters, SECCOMP_THREAD_VMM);
+
+	if (ret)
+		pr_err("cannot install the VMM thread's seccomp filter: %s", strerror(-ret));
+	return ret;
+}
+
+/* The API server's thread_init: the API thread filters itself before serving. */
+static int filter_api_thread(void *ctx, struct err_buf *err)
+{
+	int ret = seccomp_install(ctx, SECCOMP_THREAD_API);
+
+	return ret ? err_set(err, ret, "seccomp filter: %s", strerror(-ret)) : 0;
+}
+
+/* The API channel's eventfd, served on the VMM thread by the controller. */
+struct api_glue {
+	struct event_handler handler;
+	struct api_channel *channel;
+	struct controller *controller;
+	const struct seccomp_filters *seccomp; /* NULL: seccomp off */
+	bool vmm_filtered;
+};
+
+static void on_api_request(struct event_handler *h, uint32_t events)
+{
+	struct api_glue *g = container_of(h, struct api_glue, handler);
+
+	(void)events;
+	api_channel_serve(g->channel, controller_handle, g->controller);
+	/* InstanceStart succeeded (and was answered): the VMM thread filters itself. */
+	if (g->controller->vmm->vm && !g->vmm_filtered) {
+		g->vmm_filtered = true;
+		if (filter_vmm_thread(g->seccomp))
+			vmm_request_exit(g->controller->vmm, EXIT_GENERIC);
+	}
+}
+
+/* Starts the API server; everything it needs outlives it. 0 or -errno. */
+static int start_api(const struct cli *cli, struct vmm *vmm, struct api_glue *glue,
+		     struct api_server **server, struct err_buf *err)
+{
+	struct api_server_config cfg = {
+		.socket_path = cli->api_sock,
+		.max_payload_size = cli->max_payload,
+		.on_request = metrics_record_api,
+		.on_request_ctx = &glue->controller->metrics,
+		.thread_init = glue->seccomp ? filter_api_thread : NULL,
+		.thread_init_ctx = (void *)glue->seccomp,
+	};
+	int ret;
+
+	ret = api_channel_create(&glue->channel);
+	if (ret)
+		return err_set(err, ret, "API channel: %s", strerror(-ret));
+	cfg.channel = glue->channel;
+	glue->handler.fn = on_api_request;
+	ret = event_loop_add(&vmm->loop, api_channel_fd(glue->channel), EPOLLIN, &glue->handler);
+	if (ret)
+		return err_set(err, ret, "epoll: %s", strerror(-ret));
+	return api_server_start(server, &cfg, err);
+}
+
+static void stop_api(struct vmm *vmm, struct api_glue *glue, struct api_server *server)
+{
+	if (glue->channel)
+		api_channel_shutdown(glue->channel);
+	if (server)
+		api_server_stop(server);
+	if (glue->channel) {
+		event_loop_del(&vmm->loop, api_channel_fd(glue->channel));
+		api_channel_destroy(glue->channel);
+		glue->channel = NULL;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t start_wall = clock_us(CLOCK_MONOTONIC);
@@ -210,21 +382,33 @@ int main(int argc, char **argv)
 	struct err_buf err = { "" };
 	struct termios saved_tty;
 	bool tty_raw = false;
+	struct controller *controller = NULL;
+	struct api_glue glue = { 0 };
+	struct api_server *server = NULL;
+	struct seccomp_filters filters;
+	bool seccomp_on;
 	struct vmm_opts opts;
 	struct vmm *vmm;
 	struct cli cli;
 	int sfd, code;
 
+	/* jansson seeds its hashes from /dev/urandom on first use: do it before any filter. */
+	json_object_seed(0);
 	if (parse_args(argc, argv, &cli))
 		return EXIT_ARG_PARSING;
 	if (setup_logging(&cli))
 		return EXIT_ARG_PARSING;
-	if (!cli.no_api) {
-		pr_err("the API server is not available in this build of ignis yet; "
-		       "run with --no-api --config-file FILE");
-		return EXIT_GENERIC;
+	if (setup_seccomp(&cli, &filters, &seccomp_on))
+		return EXIT_BAD_CONFIGURATION;
+	if (cli.print_seccomp_stats) {
+		if (seccomp_on)
+			print_seccomp_stats(&filters);
+		else
+			printf("seccomp is off\n");
+		seccomp_filters_free(&filters);
+		return EXIT_OK;
 	}
-
+	glue.seccomp = seccomp_on ? &filters : NULL;
 	sfd = setup_signals();
 	if (sfd < 0) {
 		pr_err("cannot set up signal handling: %s", strerror(-sfd));
@@ -234,6 +418,7 @@ int main(int argc, char **argv)
 	if (!vmm) {
 		pr_err("out of memory");
 		close(sfd);
+		seccomp_filters_free(&filters);
 		return EXIT_GENERIC;
 	}
 	opts = (struct vmm_opts){
@@ -244,23 +429,58 @@ int main(int argc, char **argv)
 		.signal_fd = sfd,
 		.start_wall_us = start_wall,
 		.start_cpu_us = start_cpu,
+		.seccomp = glue.seccomp,
 	};
 	if (vmm_init(vmm, &opts, &err)) {
 		pr_err("cannot set up the VMM: %s", err.msg);
 		free(vmm);
 		close(sfd);
+		seccomp_filters_free(&filters);
 		return EXIT_GENERIC;
 	}
 
-	if (vm_config_parse_file(&vmm->config, cli.config_file, &err)) {
-		pr_err("bad configuration: %s", err.msg);
-		code = EXIT_BAD_CONFIGURATION;
+	controller = malloc(sizeof(*controller));
+	if (!controller) {
+		code = EXIT_GENERIC;
 		goto out;
 	}
-	if (vmm_start(vmm, &err)) {
-		pr_err("cannot build the microVM: %s", err.msg);
-		code = EXIT_BAD_CONFIGURATION;
+	controller_init(controller, vmm, clock_us(CLOCK_MONOTONIC) - start_wall,
+			clock_us(CLOCK_PROCESS_CPUTIME_ID) - start_cpu);
+	glue.controller = controller;
+	if (cli.metrics_path && controller_set_metrics(controller, cli.metrics_path, &err)) {
+		pr_err("%s", err.msg);
+		code = EXIT_GENERIC;
 		goto out;
+	}
+	if (!cli.no_api && start_api(&cli, vmm, &glue, &server, &err)) {
+		pr_err("cannot start the API server on %s: %s", cli.api_sock, err.msg);
+		code = EXIT_GENERIC;
+		goto out;
+	}
+	if (!cli.no_api)
+		pr_info("API server listening on %s (startup %llu us, %llu CPU us)", cli.api_sock,
+			(unsigned long long)(clock_us(CLOCK_MONOTONIC) - start_wall),
+			(unsigned long long)(clock_us(CLOCK_PROCESS_CPUTIME_ID) - start_cpu));
+
+	/* A config file configures and starts the microVM, with or without the API. */
+	if (cli.config_file) {
+		if (vm_config_parse_file(&vmm->config, cli.config_file, &err)) {
+			pr_err("bad configuration: %s", err.msg);
+			code = EXIT_BAD_CONFIGURATION;
+			goto out;
+		}
+		controller->boot_resources_configured = true;
+		if (controller_check_config(&vmm->config, &err) || vmm_start(vmm, &err)) {
+			pr_err("cannot build the microVM: %s", err.msg);
+			code = EXIT_BAD_CONFIGURATION;
+			goto out;
+		}
+		metrics_flush(&controller->metrics, vmm);
+		glue.vmm_filtered = true;
+		if (filter_vmm_thread(glue.seccomp)) {
+			code = EXIT_GENERIC;
+			goto out;
+		}
 	}
 
 	tty_raw = tty_make_raw(&saved_tty);
@@ -268,9 +488,17 @@ int main(int argc, char **argv)
 	if (tty_raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
 	pr_info("microVM %s stopped, exit code %d", cli.id, code);
+	if (controller)
+		metrics_flush(&controller->metrics, vmm);
 out:
+	stop_api(vmm, &glue, server);
+	if (controller) {
+		controller_destroy(controller);
+		free(controller);
+	}
 	vmm_destroy(vmm);
 	free(vmm);
 	close(sfd);
+	seccomp_filters_free(&filters);
 	return code;
 }

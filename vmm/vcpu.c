@@ -12,6 +12,7 @@
 #include "arch/x86_64/cpuid.h"
 #include "arch/x86_64/regs.h"
 #include "log.h"
+#include "seccomp.h"
 #include "vm.h"
 
 int vcpu_kick_signal(void)
@@ -153,6 +154,9 @@ static void handle_io(struct vcpu *vcpu)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	const struct bus *pio = &vcpu->vm->pio_bus;
 
+	__atomic_fetch_add(run->io.direction == KVM_EXIT_IO_OUT ? &vcpu->stats.exit_io_out
+								 : &vcpu->stats.exit_io_in,
+			   1, __ATOMIC_RELAXED);
 	/* data_offset and count come from KVM and stay inside the run page. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		bool handled;
@@ -176,6 +180,9 @@ static void handle_mmio(struct vcpu *vcpu)
 							       : run->mmio.len;
 	bool handled;
 
+	__atomic_fetch_add(run->mmio.is_write ? &vcpu->stats.exit_mmio_write
+					      : &vcpu->stats.exit_mmio_read,
+			   1, __ATOMIC_RELAXED);
 	if (run->mmio.is_write)
 		handled = bus_write(mmio, run->mmio.phys_addr, run->mmio.data, len);
 	else
@@ -257,6 +264,7 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = vcpu->vm;
 	char name[16];
 	sigset_t set;
+	int ret;
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
@@ -265,6 +273,13 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, vcpu_kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
+	/* The last set-up step: from here on, only what a running vCPU needs. */
+	ret = seccomp_install(vm->opts.seccomp, SECCOMP_THREAD_VCPU);
+	if (ret) {
+		pr_err("vcpu%u: cannot install the seccomp filter: %s", vcpu->id, strerror(-ret));
+		vm_request_exit(vm, 1);
+		goto out;
+	}
 	for (;;) {
 		/* Clear first, then check: a kick after this point is not lost. */
 		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -274,6 +289,7 @@ static void *vcpu_thread(void *arg)
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			pr_err("vcpu%u: KVM_RUN: %s", vcpu->id, strerror(errno));
+			__atomic_fetch_add(&vcpu->stats.failures, 1, __ATOMIC_RELAXED);
 			vm_request_exit(vm, 1);
 			break;
 		}
@@ -281,6 +297,7 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 
+out:
 	pthread_mutex_lock(&vm->run_lock);
 	vm->nr_running--;
 	pthread_cond_broadcast(&vm->run_cond); /* a pause may be waiting on us */

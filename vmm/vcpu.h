@@ -18,6 +18,13 @@
 
 struct vm;
 
+/* Written by the vCPU thread, read by the metrics flush (relaxed atomics). */
+struct vcpu_stats {
+	uint64_t exit_io_in, exit_io_out;
+	uint64_t exit_mmio_read, exit_mmio_write;
+	uint64_t failures;
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
@@ -25,6 +32,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	struct vcpu_stats stats;
 };
 
 int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu, struct err_buf *err);

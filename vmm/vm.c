@@ -234,6 +234,45 @@ static int vm_setup_drives(struct vm *vm, const struct vm_config *cfg, struct er
 	return 0;
 }
 
+/* One virtio-net device per network interface, in the slots after the drives. */
+static int vm_setup_nets(struct vm *vm, const struct vm_config *cfg, struct err_buf *err)
+{
+	struct virtio_slot order[VM_MAX_VIRTIO_DEVICES];
+	unsigned int n = cmdline_device_order(cfg, order);
+
+	for (unsigned int slot = 0; slot < n; slot++) {
+		const struct net_config *nc = &cfg->nets[order[slot].index];
+		uint64_t base = cmdline_virtio_base(slot);
+		struct virtio_net *net;
+		char mac[18] = "random";
+		int ret;
+
+		if (order[slot].kind != VIRTIO_SLOT_NET)
+			continue;
+		net = calloc(1, sizeof(*net));
+		if (!net)
+			return err_set(err, -ENOMEM, "out of memory for network devices");
+		ret = virtio_net_create(net, nc, &vm->mem, vm->opts.loop, vm->vm_fd, base,
+					cmdline_virtio_irq(slot), err);
+		if (ret) {
+			free(net);
+			return ret;
+		}
+		vm->nets[vm->nr_nets++] = net;
+		ret = bus_register(&vm->mmio_bus, base, VIRTIO_MMIO_SIZE, &virtio_mmio_bus_ops,
+				   &net->transport);
+		if (ret)
+			return err_set(err, ret, "network interface %s: cannot register its MMIO window",
+				       nc->iface_id);
+		if (nc->has_guest_mac)
+			net_mac_format(nc->guest_mac, mac);
+		pr_info("network interface %s: TAP %s, MAC %s, MTU %u, virtio-mmio 0x%llx IRQ %u",
+			nc->iface_id, nc->host_dev_name, mac, nc->mtu ? nc->mtu : 1500,
+			(unsigned long long)base, cmdline_virtio_irq(slot));
+	}
+	return 0;
+}
+
 static void on_reset(struct event_handler *h, uint32_t events)
 {
 	struct vm *vm = container_of(h, struct vm, reset_handler);
@@ -303,6 +342,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 		ret = vm_setup_devices(vm, opts, err);
 	if (!ret)
 		ret = vm_setup_drives(vm, cfg, err);
+	if (!ret)
+		ret = vm_setup_nets(vm, cfg, err);
 	if (!ret)
 		ret = x86_boot_setup(&vm->mem, &cfg->boot, cmdline, cfg->machine.vcpu_count,
 				     &entry, err);
@@ -376,6 +417,34 @@ void vm_stop(struct vm *vm)
 		vcpu_join(&vm->vcpus[i]);
 }
 
+int vm_update_drive(struct vm *vm, struct vm_config *cfg, const char *id, const char *path,
+		    struct err_buf *err)
+{
+	struct drive_config *d = NULL;
+	char *copy;
+	int ret;
+
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		if (strcmp(cfg->drives[i].drive_id, id) == 0)
+			d = &cfg->drives[i];
+	for (unsigned int i = 0; d && i < vm->nr_blks; i++) {
+		if (strcmp(vm->blks[i]->drive_id, id) != 0)
+			continue;
+		copy = strdup(path);
+		if (!copy)
+			return err_set(err, -ENOMEM, "out of memory");
+		ret = virtio_blk_swap_file(vm->blks[i], path, err);
+		if (ret) {
+			free(copy);
+			return ret;
+		}
+		free(d->path_on_host);
+		d->path_on_host = copy;
+		return 0;
+	}
+	return err_set(err, -ENOENT, "drive \"%s\" does not exist", id);
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -394,6 +463,11 @@ void vm_destroy(struct vm *vm)
 		free(vm->blks[i]);
 	}
 	vm->nr_blks = 0;
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		virtio_net_destroy(vm->nets[i]);
+		free(vm->nets[i]);
+	}
+	vm->nr_nets = 0;
 	if (vm->reset_fd >= 0)
 		event_loop_del(vm->opts.loop, vm->reset_fd);
 	/* Zeroed mutexes (devices never initialised) are valid to destroy. */

@@ -20,12 +20,15 @@
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "devices/virtio/block.h"
+#include "devices/virtio/net.h"
 #include "error.h"
 #include "event_loop.h"
 #include "memory.h"
 #include "vcpu.h"
 
 /* What the VMM thread lends the machine it builds. */
+struct seccomp_filters;
+
 struct vm_opts {
 	struct event_loop *loop;   /* the VMM thread's loop: device fds go here */
 	/* Asks the VMM thread to stop the microVM; callable from any thread. */
@@ -36,6 +39,7 @@ struct vm_opts {
 	int console_space_fd; /* eventfd: the serial RX FIFO drained */
 	uint64_t start_wall_us;
 	uint64_t start_cpu_us;
+	const struct seccomp_filters *seccomp; /* vcpu filter, see seccomp.h; NULL: none */
 };
 
 struct vm {
@@ -58,6 +62,8 @@ struct vm {
 	struct boot_timer boot_timer;
 	struct virtio_blk *blks[VM_MAX_DRIVES]; /* in device-slot order */
 	unsigned int nr_blks;
+	struct virtio_net *nets[VM_MAX_NETS];   /* in device-slot order, after the drives */
+	unsigned int nr_nets;
 
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	unsigned int nr_vcpus;
@@ -85,6 +91,13 @@ void vm_resume(struct vm *vm);
 /* Stops and joins every vCPU thread. Idempotent. */
 void vm_stop(struct vm *vm);
 void vm_destroy(struct vm *vm);
+
+/*
+ * Post-boot PATCH /drives/{id}: re-points drive @id at @path and records it
+ * in @cfg. Returns 0 or -errno with @err (unknown id, unusable file).
+ */
+int vm_update_drive(struct vm *vm, struct vm_config *cfg, const char *id, const char *path,
+		    struct err_buf *err);
 
 /* Asks the VMM thread to stop the microVM (vCPU threads, devices). */
 void vm_request_exit(struct vm *vm, int code);

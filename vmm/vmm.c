@@ -168,6 +168,7 @@ int vmm_start(struct vmm *vmm, struct err_buf *err)
 		.console_space_fd = vmm->console_space_fd,
 		.start_wall_us = vmm->opts.start_wall_us,
 		.start_cpu_us = vmm->opts.start_cpu_us,
+		.seccomp = vmm->opts.seccomp,
 	};
 	struct vm *vm;
 	int ret;

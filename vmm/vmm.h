@@ -31,6 +31,8 @@ struct vmm_opts {
 	int signal_fd;      /* signalfd for the stop signals; -1: none */
 	uint64_t start_wall_us;
 	uint64_t start_cpu_us;
+	/* vCPU threads install its vcpu filter before their first KVM_RUN; NULL: none. */
+	const struct seccomp_filters *seccomp;
 };
 
 struct vmm {

@@ -42,8 +42,8 @@ expect "mem_size_mib of the wrong type names the key" 152 "machine-config.mem_si
 expect "bad huge_pages value names the key" 152 "machine-config.huge_pages" -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": "1G"}}')"
 expect "smt with an odd vCPU count" 152 "with smt enabled" -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 3, "mem_size_mib": 128, "smt": true}}')"
 expect "missing kernel_image_path" 152 "boot-source: missing field .kernel_image_path." -- --no-api --config-file "$(cfg '{"boot-source": {"boot_args": "x"}}')"
-expect "no boot-source at all" 152 "boot-source: missing" -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 128}}')"
-expect "sections ignis does not serve yet are refused by name" 152 "network-interfaces: not supported" -- --no-api --config-file "$(cfg '{"network-interfaces": []}')"
+expect "no boot-source at all" 152 "Cannot start microvm without kernel configuration" -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 128}}')"
+expect "sections ignis does not serve yet are refused by name" 152 "vsock: not supported" -- --no-api --config-file "$(cfg '{"vsock": {"guest_cid": 3, "uds_path": "/tmp/v.sock"}}')"
 expect "unknown serial key is named" 152 "serial: unknown field .rate_limiter." -- --no-api --config-file "$(cfg '{"serial": {"rate_limiter": {}}}')"
 expect "unwritable serial_out_path is named" 152 "serial.serial_out_path /nonexistent-dir/x" -- --no-api --config-file "$(cfg '{"boot-source": {"kernel_image_path": "/bin/true"}, "serial": {"serial_out_path": "/nonexistent-dir/x"}}')"
 expect "drive without path_on_host is named" 152 "drives\[0\]: drive .root.: missing field .path_on_host." -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "root", "is_root_device": true}]}')"
@@ -53,7 +53,13 @@ expect "drive id used twice" 152 "drives\[1\]: drive .a.: drive_id used twice" -
 expect "bad cache_type lists the choices" 152 "cache_type: expected one of \"Unsafe\", \"Writeback\", \"Writethrough\", \"None\"" -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a", "path_on_host": "x", "is_root_device": false, "cache_type": "Fast"}]}')"
 expect "bad io_engine" 152 "io_engine: expected one of \"Sync\", \"Async\"" -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a", "path_on_host": "x", "is_root_device": false, "io_engine": "Turbo"}]}')"
 expect "drive rate_limiter refused clearly" 152 "rate_limiter is not supported" -- --no-api --config-file "$(cfg '{"drives": [{"drive_id": "a", "path_on_host": "x", "is_root_device": false, "rate_limiter": {}}]}')"
-expect "without --no-api ignis says the API is not there yet" 1 "API server is not available" --
+expect "network interface without host_dev_name is named" 152 "network-interfaces\[0\]: iface .eth0.: missing field .host_dev_name." -- --no-api --config-file "$(cfg '{"network-interfaces": [{"iface_id": "eth0"}]}')"
+expect "bad guest_mac names the interface and field" 152 "network-interfaces\[1\]: iface .eth1.\.guest_mac .06:00:zz:00:00:01.: expected six two-digit hex bytes" -- --no-api --config-file "$(cfg '{"network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}, {"iface_id": "eth1", "host_dev_name": "tap1", "guest_mac": "06:00:zz:00:00:01"}]}')"
+expect "mtu out of range" 152 "iface .eth0.\.mtu: 67 is out of range \(68 to 65535\)" -- --no-api --config-file "$(cfg '{"network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0", "mtu": 67}]}')"
+expect "network rate limiters refused clearly" 152 "iface .eth0.: tx_rate_limiter is not supported" -- --no-api --config-file "$(cfg '{"network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0", "tx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}}]}')"
+expect "one TAP for two interfaces" 152 "iface .eth1.: host_dev_name .tap0. is already used by iface .eth0." -- --no-api --config-file "$(cfg '{"network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}, {"iface_id": "eth1", "host_dev_name": "tap0"}]}')"
+expect "an API socket in a missing directory fails clearly" 1 "cannot start the API server on /nonexistent-dir/api.sock" -- --api-sock /nonexistent-dir/api.sock
+expect "bad --http-api-max-payload-size" 153 "invalid --http-api-max-payload-size .lots." -- --http-api-max-payload-size lots
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
