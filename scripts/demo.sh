@@ -31,7 +31,8 @@ initramfs=$(scripts/guest/build-rootfs.sh | sed -n 's/^initramfs=//p')
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-guest_cmd='echo; echo "Hello from a Linux microVM booted by ignis"; uname -sr; grep -c ^processor /proc/cpuinfo | sed "s/^/vCPUs: /"; grep MemTotal /proc/meminfo'
+# No quotes: the kernel's command-line parser would eat them before init sees the words.
+guest_cmd='echo; echo Hello from a Linux microVM booted by ignis; uname -sr; echo vCPUs: $(grep -c ^processor /proc/cpuinfo); grep MemTotal /proc/meminfo'
 boot_args="console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.dumbkbd -- $guest_cmd"
 
 write_config() { # kernel initramfs

@@ -16,8 +16,12 @@ packages=(
 	busybox-static e2fsprogs cpio gzip
 	# nested test bed (QEMU TCG with emulated SVM) and the QEMU microvm peer
 	qemu-system-x86 qemu-system-data
+	# API tests (curl against the socket; python3 with requests-unixsocket)
+	curl python3 python3-requests-unixsocket
+	# libFuzzer targets (clang's runtime)
+	clang libclang-rt-14-dev
 	# test scripts
-	python3 procps file
+	procps file iproute2
 )
 
 if [ "$(id -u)" -ne 0 ]; then

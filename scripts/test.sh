@@ -43,7 +43,7 @@ elif [ -d /sys/module/kvm_pvm ]; then
 	    "the host-KVM tier uses the tiny test guest, Linux guests run in the nested test bed"
 fi
 
-labels=${IGNIS_TEST_LABELS:-unit|cli|hostkvm|e2e}
+labels=${IGNIS_TEST_LABELS:-unit|cli|api|jailer|hostkvm|e2e}
 say "ctest: tiers $labels (normal build)"
 (cd build && ctest -L "$labels" -j "$jobs" --output-on-failure)
 
@@ -52,4 +52,6 @@ if [ -n "$asan_labels" ]; then
 	say "ctest: tiers $asan_labels under ASan+UBSan"
 	(cd build-asan && ctest -L "$asan_labels" -j "$jobs" --output-on-failure)
 fi
+say "fuzz: every libFuzzer target, 60 s each (clang, libFuzzer + ASan + UBSan, in build-fuzz/)"
+tests/fuzz/run.sh 120
 say "all tiers passed"
