@@ -171,10 +171,13 @@ static void check_vm(struct snap_reader *r, const struct snapshot_vm *vm)
 	for (unsigned int i = 0; i < 3 && !r->error; i++) {
 		const struct kvm_pit_channel_state *c = &vm->pit.channels[i];
 
-		/* An 8254 counts from at most 65536 and has modes 0..5. */
+		/*
+		 * An 8254 counts from at most 65536 and has modes 0..5; KVM reports
+		 * 0xff for a channel the guest never programmed (kvm_pit_reset).
+		 */
 		if (c->count > 0x10000)
 			snap_reader_fail(r, "pit.count", "channel %u: %u is over 65536", i, c->count);
-		else if (c->mode > 5)
+		else if (c->mode > 5 && c->mode != 0xff)
 			snap_reader_fail(r, "pit.mode", "channel %u: mode %u", i, c->mode);
 		else if (c->rw_mode > 3)
 			snap_reader_fail(r, "pit.rw_mode", "channel %u: %u", i, c->rw_mode);

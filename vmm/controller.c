@@ -2,11 +2,13 @@
 #include "controller.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -15,6 +17,8 @@
 #include "devices/boot_timer.h"
 #include "log.h"
 #include "metrics.h"
+#include "snapshot_vm.h"
+#include "state.h"
 
 #ifndef IGNIS_VERSION
 #define IGNIS_VERSION "0.0.0"
@@ -412,6 +416,249 @@ static void patch_vm(struct controller *c, const json_t *body, struct api_respon
 	api_response_no_content(resp);
 }
 
+static const char *opt_string(const json_t *body, const char *key, bool *bad)
+{
+	const json_t *v = json_object_get(body, key);
+
+	if (!v)
+		return NULL;
+	if (!json_is_string(v) || !json_string_value(v)[0]) {
+		*bad = true;
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static void snapshot_create(struct controller *c, const json_t *body, struct api_response *resp)
+{
+	static const char *const keys[] = { "snapshot_path", "mem_file_path", "snapshot_type",
+					    "version" };
+	bool bad = false;
+	const char *state_path = opt_string(body, "snapshot_path", &bad);
+	const char *mem_path = opt_string(body, "mem_file_path", &bad);
+	const char *type = opt_string(body, "snapshot_type", &bad);
+	struct snapshot_state *st;
+	struct err_buf err;
+
+	if (!only_keys(body, keys, 4, resp))
+		return;
+	if (bad || !state_path || !mem_path) {
+		bad_body(resp, "snapshot_path and mem_file_path: expected non-empty strings");
+		return;
+	}
+	if (type && strcmp(type, "Full") && strcmp(type, "Diff")) {
+		bad_body(resp, "snapshot_type: expected \"Full\" or \"Diff\"");
+		return;
+	}
+	if (type && strcmp(type, "Diff") == 0) {
+		api_response_error(resp, 400, "Diff snapshots are not supported yet.");
+		return;
+	}
+	if (c->vmm->state != VMM_PAUSED) {
+		api_response_error(resp, 400,
+				   "Create snapshot error: the microVM must be paused first "
+				   "(PATCH /vm {\"state\": \"Paused\"}).");
+		return;
+	}
+	st = snapshot_state_alloc();
+	if (!st) {
+		api_response_error(resp, 400, "Create snapshot error: out of memory.");
+		return;
+	}
+	if (snapshot_vm_save(c->vmm->vm, &c->vmm->config, st, &err) ||
+	    snapshot_state_save(state_path, st, &err)) {
+		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
+	} else if (snapshot_vm_write_memory(c->vmm->vm, mem_path, &err)) {
+		/* No state file without its memory. */
+		unlink(state_path);
+		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
+	} else {
+		pr_info("snapshot written: state %s, memory %s", state_path, mem_path);
+		api_response_no_content(resp);
+	}
+	snapshot_state_free(st);
+}
+
+#define SNAPSHOT_MAX_OVERRIDES VM_MAX_NETS
+
+static int parse_overrides(const json_t *arr, struct snapshot_net_override *ov, unsigned int *nr,
+			   struct api_response *resp)
+{
+	static const char *const keys[] = { "iface_id", "host_dev_name" };
+	size_t i;
+	json_t *o;
+
+	*nr = 0;
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > SNAPSHOT_MAX_OVERRIDES) {
+		bad_body(resp, "network_overrides: expected an array of {iface_id, host_dev_name}");
+		return -1;
+	}
+	json_array_foreach(arr, i, o) {
+		bool bad = false;
+
+		if (!json_is_object(o)) {
+			bad_body(resp, "network_overrides: expected objects");
+			return -1;
+		}
+		if (!only_keys(o, keys, 2, resp))
+			return -1;
+		ov[*nr].iface_id = opt_string(o, "iface_id", &bad);
+		ov[*nr].host_dev_name = opt_string(o, "host_dev_name", &bad);
+		if (bad || !ov[*nr].iface_id || !ov[*nr].host_dev_name) {
+			bad_body(resp, "network_overrides: iface_id and host_dev_name are non-empty strings");
+			return -1;
+		}
+		(*nr)++;
+	}
+	return 0;
+}
+
+/*
+ * Everything is checked and built aside and only then adopted: a failed
+ * load leaves the configuration and the process as they were.
+ */
+static int snapshot_load_do(struct controller *c, const char *state_path, const char *mem_path,
+			    const struct snapshot_net_override *ov, unsigned int nr_ov,
+			    bool track_dirty, bool resume, struct err_buf *err)
+{
+	struct vmm *vmm = c->vmm;
+	struct vm_config saved = vmm->config, nc;
+	struct snapshot_state *st = snapshot_state_alloc();
+	uint64_t total = 0;
+	struct stat sb;
+	struct vm *vm = NULL;
+	int fd = -1, ret;
+
+	if (!st)
+		return err_set(err, -ENOMEM, "out of memory");
+	vm_config_init(&nc);
+	ret = snapshot_state_load(state_path, st, err);
+	if (!ret)
+		ret = snapshot_vm_config(st, ov, nr_ov, &nc, err);
+	if (ret)
+		goto out_cfg;
+	for (unsigned int i = 0; i < st->nr_regions; i++)
+		total += st->regions[i].size;
+	fd = open(mem_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = err_set(err, -errno, "cannot open memory file %s: %s", mem_path, strerror(errno));
+		goto out_cfg;
+	}
+	if (fstat(fd, &sb) || (uint64_t)sb.st_size != total) {
+		ret = err_set(err, -EINVAL, "memory file %s is %lld bytes, the snapshot's memory is %llu",
+			      mem_path, (long long)sb.st_size, (unsigned long long)total);
+		goto out_cfg;
+	}
+	nc.machine.track_dirty_pages = track_dirty;
+	nc.serial = saved.serial; /* PUT /serial before a load still applies */
+	vmm->config = nc;
+	vm = vmm_build_for_restore(vmm, fd, err);
+	ret = vm ? snapshot_vm_restore(vm, st, err) : -EINVAL;
+	if (ret) {
+		if (vm) {
+			vm_destroy(vm);
+			free(vm);
+		}
+		vmm->config.serial.serial_out_path = NULL;
+		vm_config_free(&vmm->config);
+		vmm->config = saved;
+		goto out;
+	}
+	/* The mapping holds the file; the fd is no longer needed. */
+	close(fd);
+	fd = -1;
+	ret = vmm_start_restored(vmm, vm, resume, err);
+	if (ret) {
+		vmm->config.serial.serial_out_path = NULL;
+		vm_config_free(&vmm->config);
+		vmm->config = saved;
+		goto out;
+	}
+	saved.serial.serial_out_path = NULL;
+	vm_config_free(&saved);
+	goto out;
+out_cfg:
+	vm_config_free(&nc);
+out:
+	if (fd >= 0)
+		close(fd);
+	snapshot_state_free(st);
+	return ret;
+}
+
+static void snapshot_load(struct controller *c, const json_t *body, struct api_response *resp)
+{
+	static const char *const keys[] = { "snapshot_path", "mem_backend", "mem_file_path",
+					    "enable_diff_snapshots", "track_dirty_pages",
+					    "resume_vm", "network_overrides" };
+	static const char *const be_keys[] = { "backend_type", "backend_path" };
+	struct snapshot_net_override ov[SNAPSHOT_MAX_OVERRIDES];
+	const json_t *be = json_object_get(body, "mem_backend");
+	const json_t *resume = json_object_get(body, "resume_vm");
+	const json_t *track = json_object_get(body, "track_dirty_pages");
+	const json_t *diff = json_object_get(body, "enable_diff_snapshots");
+	bool bad = false;
+	const char *state_path = opt_string(body, "snapshot_path", &bad);
+	const char *mem_path = opt_string(body, "mem_file_path", &bad);
+	unsigned int nr_ov;
+	struct err_buf err;
+
+	if (!only_keys(body, keys, 7, resp))
+		return;
+	if (bad || !state_path) {
+		bad_body(resp, "snapshot_path: expected a non-empty string");
+		return;
+	}
+	if ((resume && !json_is_boolean(resume)) || (track && !json_is_boolean(track)) ||
+	    (diff && !json_is_boolean(diff))) {
+		bad_body(resp, "resume_vm, track_dirty_pages and enable_diff_snapshots are booleans");
+		return;
+	}
+	if (be && mem_path) {
+		bad_body(resp, "give mem_backend or the deprecated mem_file_path, not both");
+		return;
+	}
+	if (be) {
+		const char *type, *path;
+
+		if (!json_is_object(be) || !only_keys(be, be_keys, 2, resp)) {
+			if (!json_is_object(be))
+				bad_body(resp, "mem_backend: expected an object");
+			return;
+		}
+		type = opt_string(be, "backend_type", &bad);
+		path = opt_string(be, "backend_path", &bad);
+		if (bad || !type || !path) {
+			bad_body(resp, "mem_backend: backend_type and backend_path are non-empty strings");
+			return;
+		}
+		if (strcmp(type, "Uffd") == 0) {
+			api_response_error(resp, 400, "The Uffd memory backend is not supported yet.");
+			return;
+		}
+		if (strcmp(type, "File")) {
+			bad_body(resp, "mem_backend.backend_type: expected \"File\" or \"Uffd\"");
+			return;
+		}
+		mem_path = path;
+	}
+	if (!mem_path) {
+		bad_body(resp, "missing field `mem_backend`");
+		return;
+	}
+	if (parse_overrides(json_object_get(body, "network_overrides"), ov, &nr_ov, resp))
+		return;
+	if (snapshot_load_do(c, state_path, mem_path, ov, nr_ov,
+			     json_is_true(track) || json_is_true(diff), json_is_true(resume), &err)) {
+		api_response_error(resp, 400, "Load snapshot error: %s", err.msg);
+		return;
+	}
+	metrics_flush(&c->metrics, c->vmm);
+	api_response_no_content(resp);
+}
+
 void controller_handle(void *ctx, const struct api_request *req, struct api_response *resp)
 {
 	struct controller *c = ctx;
@@ -472,12 +719,13 @@ void controller_handle(void *ctx, const struct api_request *req, struct api_resp
 		patch_vm(c, body, resp);
 		break;
 	case API_PUT_SNAPSHOT_CREATE:
+		snapshot_create(c, body, resp);
+		break;
 	case API_PUT_SNAPSHOT_LOAD:
-		if (req->action == API_PUT_SNAPSHOT_LOAD && c->boot_resources_configured)
+		if (c->boot_resources_configured)
 			api_response_error(resp, 400, CONTROLLER_ERR_LOAD_AFTER_CONFIG);
 		else
-			api_response_error(resp, 400,
-					   "Snapshots are not supported by this version of ignis yet.");
+			snapshot_load(c, body, resp);
 		break;
 	default:
 		api_response_error(resp, 400, "%s is not supported by ignis.",

@@ -66,6 +66,38 @@ int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, uns
 	return 0;
 }
 
+int guest_mem_map_file(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
+		       int fd)
+{
+	uint64_t total = 0;
+	uint8_t *base;
+
+	memset(mem, 0, sizeof(*mem));
+	if (nr == 0 || nr > GUEST_MEM_MAX_REGIONS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nr; i++) {
+		if (ranges[i].size == 0 || total + ranges[i].size < total)
+			return -EINVAL;
+		total += ranges[i].size;
+	}
+	/* Private: guest writes stay in this process, the file is never changed. */
+	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	madvise(base, total, MADV_DONTFORK);
+	mem->mapping = base;
+	mem->mapping_len = total;
+	mem->total_size = total;
+	mem->nr_regions = nr;
+	for (unsigned int i = 0; i < nr; i++) {
+		mem->regions[i].gpa = ranges[i].gpa;
+		mem->regions[i].size = ranges[i].size;
+		mem->regions[i].host = base;
+		base += ranges[i].size;
+	}
+	return 0;
+}
+
 void guest_mem_free(struct guest_mem *mem)
 {
 	if (mem->mapping)

@@ -44,6 +44,12 @@ struct guest_range {
  */
 int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
 		    enum huge_pages huge_pages);
+/*
+ * Maps @fd (a snapshot memory file: the ranges' bytes concatenated) MAP_PRIVATE
+ * over @ranges: pages load lazily and guest writes are copy-on-write.
+ */
+int guest_mem_map_file(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
+		       int fd);
 void guest_mem_free(struct guest_mem *mem);
 
 /* Wraps caller-owned buffers (tests, snapshot tools) without mapping anything. */

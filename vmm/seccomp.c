@@ -213,6 +213,11 @@ static void build_vmm(struct builder *b)
 {
 	static const unsigned long ioctls[] = {
 		TCGETS, TCSETS,           /* the console's raw mode, set and restored */
+		/* PUT /snapshot/create: read-only KVM state of the paused vCPUs and VM. */
+		KVM_CHECK_EXTENSION, KVM_GET_MSR_INDEX_LIST,
+		KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_XSAVE, KVM_GET_XSAVE2,
+		KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_TSC_KHZ, KVM_GET_CPUID2,
+		KVM_GET_MSRS, KVM_GET_VCPU_EVENTS, KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
 	};
 
 	allow_common(b);
@@ -234,6 +239,19 @@ static void build_vmm(struct builder *b)
 	/* PATCH /drives/{id}: the new backing file (stat, size); never creates one. */
 	ALLOW_IF(b, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TMPFILE, 0));
 	ALLOW(b, newfstatat);
+	/*
+	 * PUT /snapshot/create: the state and memory files are written under a
+	 * new, exclusively created temporary name (mkostemp: O_CREAT|O_EXCL,
+	 * getrandom for the name), then renamed into place; never O_TRUNC of an
+	 * existing file. The directory is opened O_RDONLY to fsync the rename.
+	 */
+	ALLOW_IF(b, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_EXCL | O_TRUNC | O_TMPFILE,
+				    O_CREAT | O_EXCL));
+	ALLOW_IF(b, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TMPFILE | O_ACCMODE,
+				    O_DIRECTORY));
+	ALLOW(b, getrandom);
+	ALLOW(b, rename);
+	ALLOW(b, renameat);
 	/* Pause and stop: the kick signal to vCPU threads, nothing else. */
 	ALLOW(b, getpid);
 	ALLOW_IF(b, tgkill, SCMP_A2(SCMP_CMP_EQ, (uint64_t)vcpu_kick_signal()));

@@ -101,14 +101,22 @@ static int vm_create_kvm(struct vm *vm, struct err_buf *err)
 	return 0;
 }
 
-static int vm_setup_memory(struct vm *vm, const struct machine_config *mc, struct err_buf *err)
+static int vm_setup_memory(struct vm *vm, const struct machine_config *mc, int mem_fd,
+			   struct err_buf *err)
 {
 	struct guest_range ranges[2];
 	uint64_t bytes = (uint64_t)mc->mem_size_mib << 20;
 	unsigned int nr = x86_memory_ranges(bytes, ranges);
 	int ret;
 
-	ret = guest_mem_alloc(&vm->mem, ranges, nr, mc->huge_pages);
+	if (mem_fd >= 0) {
+		ret = guest_mem_map_file(&vm->mem, ranges, nr, mem_fd);
+		if (ret)
+			return err_set(err, ret, "cannot map the snapshot memory file: %s",
+				       strerror(-ret));
+	} else {
+		ret = guest_mem_alloc(&vm->mem, ranges, nr, mc->huge_pages);
+	}
 	if (ret == -ENOMEM && mc->huge_pages == HUGE_PAGES_2M)
 		return err_set(err, ret,
 			       "cannot allocate %u MiB of 2 MiB huge pages: not enough are reserved "
@@ -300,11 +308,12 @@ static int eventfd_create(int *out, struct err_buf *err)
 	return *out < 0 ? err_set(err, -errno, "eventfd: %s", strerror(errno)) : 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
-	      struct err_buf *err)
+/* @mem_fd < 0: a fresh boot; else a restore onto that memory file (no kernel, no boot state). */
+static int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+		    int mem_fd, struct err_buf *err)
 {
 	char cmdline[CMDLINE_MAX_SIZE + 1];
-	uint64_t entry;
+	uint64_t entry = 0;
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
@@ -318,12 +327,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 	pthread_mutex_init(&vm->run_lock, NULL);
 	pthread_cond_init(&vm->run_cond, NULL);
 
-	ret = vm_config_validate_boot(cfg, err);
-	if (ret)
-		return ret;
-	if (cmdline_build(cfg, cmdline, sizeof(cmdline)))
-		return err_set(err, -E2BIG, "kernel command line longer than %llu bytes",
-			       CMDLINE_MAX_SIZE - 1);
+	if (mem_fd < 0) {
+		ret = vm_config_validate_boot(cfg, err);
+		if (ret)
+			return ret;
+		if (cmdline_build(cfg, cmdline, sizeof(cmdline)))
+			return err_set(err, -E2BIG, "kernel command line longer than %llu bytes",
+				       CMDLINE_MAX_SIZE - 1);
+	}
 
 	ret = vm_open_console(vm, cfg, err);
 	if (!ret)
@@ -337,14 +348,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 	if (!ret)
 		ret = vm_create_kvm(vm, err);
 	if (!ret)
-		ret = vm_setup_memory(vm, &cfg->machine, err);
+		ret = vm_setup_memory(vm, &cfg->machine, mem_fd, err);
 	if (!ret)
 		ret = vm_setup_devices(vm, opts, err);
 	if (!ret)
 		ret = vm_setup_drives(vm, cfg, err);
 	if (!ret)
 		ret = vm_setup_nets(vm, cfg, err);
-	if (!ret)
+	if (!ret && mem_fd < 0)
 		ret = x86_boot_setup(&vm->mem, &cfg->boot, cmdline, cfg->machine.vcpu_count,
 				     &entry, err);
 	for (unsigned int i = 0; !ret && i < cfg->machine.vcpu_count; i++) {
@@ -354,7 +365,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 		vm->nr_vcpus = i + 1;
 	}
 	/* nr_vcpus must be final before CPUID (topology) is computed. */
-	for (unsigned int i = 0; !ret && i < vm->nr_vcpus; i++)
+	for (unsigned int i = 0; !ret && mem_fd < 0 && i < vm->nr_vcpus; i++)
 		ret = vcpu_configure_boot(&vm->vcpus[i], entry, err);
 	if (ret) {
 		vm_destroy(vm);
@@ -365,6 +376,18 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 		cfg->machine.huge_pages != HUGE_PAGES_NONE ? huge_pages_name(cfg->machine.huge_pages)
 							   : "");
 	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+	      struct err_buf *err)
+{
+	return vm_build(vm, cfg, opts, -1, err);
+}
+
+int vm_create_for_restore(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+			  int mem_fd, struct err_buf *err)
+{
+	return vm_build(vm, cfg, opts, mem_fd, err);
 }
 
 int vm_start(struct vm *vm)

@@ -83,6 +83,14 @@ struct vm {
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
 	      struct err_buf *err);
+/*
+ * Snapshot restore: the same machine (devices, memory slots, vCPUs) with guest
+ * RAM mapped MAP_PRIVATE from @mem_fd, and no kernel loading or boot register
+ * set-up; the caller then loads the saved state (snapshot_vm.h). On failure
+ * everything is torn down, as with vm_create().
+ */
+int vm_create_for_restore(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
+			  int mem_fd, struct err_buf *err);
 /* Starts one thread per vCPU. */
 int vm_start(struct vm *vm);
 /* Parks every vCPU outside KVM_RUN and settles device I/O; returns once they are. */

@@ -157,33 +157,28 @@ fail:
 	return ret;
 }
 
-int vmm_start(struct vmm *vmm, struct err_buf *err)
+static void vmm_vm_opts(struct vmm *vmm, struct vm_opts *vo)
 {
-	struct vm_opts vo = {
-		.loop = &vmm->loop,
-		.request_exit = request_exit_cb,
-		.exit_ctx = vmm,
-		.boot_timer = vmm->opts.boot_timer,
-		.console_out_fd = vmm->opts.console_out_fd,
-		.console_space_fd = vmm->console_space_fd,
-		.start_wall_us = vmm->opts.start_wall_us,
-		.start_cpu_us = vmm->opts.start_cpu_us,
-		.seccomp = vmm->opts.seccomp,
-	};
-	struct vm *vm;
+	memset(vo, 0, sizeof(*vo));
+	vo->loop = &vmm->loop;
+	vo->request_exit = request_exit_cb;
+	vo->exit_ctx = vmm;
+	vo->boot_timer = vmm->opts.boot_timer;
+	vo->console_out_fd = vmm->opts.console_out_fd;
+	vo->console_space_fd = vmm->console_space_fd;
+	vo->start_wall_us = vmm->opts.start_wall_us;
+	vo->start_cpu_us = vmm->opts.start_cpu_us;
+	vo->seccomp = vmm->opts.seccomp;
+}
+
+/* Adopts a built @vm and starts its vCPU threads (parked at once when @paused). */
+static int vmm_run_vm(struct vmm *vmm, struct vm *vm, bool paused, struct err_buf *err)
+{
 	int ret;
 
-	if (vmm->vm)
-		return err_set(err, -EEXIST, "the microVM is already running");
-	vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return err_set(err, -ENOMEM, "out of memory");
-	ret = vm_create(vm, &vmm->config, &vo, err);
-	if (ret) {
-		free(vm);
-		return ret;
-	}
 	vmm->vm = vm;
+	if (paused)
+		vm->pause_requested = true;
 	ret = vm_start(vm);
 	if (ret) {
 		err_set(err, ret, "cannot start the vCPU threads: %s", strerror(-ret));
@@ -192,12 +187,69 @@ int vmm_start(struct vmm *vmm, struct err_buf *err)
 		vmm->vm = NULL;
 		return ret;
 	}
-	vmm->state = VMM_RUNNING;
+	if (paused)
+		vm_pause(vm);
+	vmm->state = paused ? VMM_PAUSED : VMM_RUNNING;
 	/* Input that waited for a guest can flow now. */
 	if (vmm->console_in_fd >= 0)
 		event_loop_mod(&vmm->loop, vmm->console_in_fd, EPOLLIN, &vmm->console_handler);
+	return 0;
+}
+
+int vmm_start(struct vmm *vmm, struct err_buf *err)
+{
+	struct vm_opts vo;
+	struct vm *vm;
+	int ret;
+
+	if (vmm->vm)
+		return err_set(err, -EEXIST, "the microVM is already running");
+	vmm_vm_opts(vmm, &vo);
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return err_set(err, -ENOMEM, "out of memory");
+	ret = vm_create(vm, &vmm->config, &vo, err);
+	if (ret) {
+		free(vm);
+		return ret;
+	}
+	ret = vmm_run_vm(vmm, vm, false, err);
+	if (ret)
+		return ret;
 	pr_info("microVM %s started", vmm->opts.id ? vmm->opts.id : "");
 	return 0;
+}
+
+struct vm *vmm_build_for_restore(struct vmm *vmm, int mem_fd, struct err_buf *err)
+{
+	struct vm_opts vo;
+	struct vm *vm;
+
+	if (vmm->vm) {
+		err_set(err, -EEXIST, "the microVM is already running");
+		return NULL;
+	}
+	vmm_vm_opts(vmm, &vo);
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (vm_create_for_restore(vm, &vmm->config, &vo, mem_fd, err)) {
+		free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+int vmm_start_restored(struct vmm *vmm, struct vm *vm, bool resume, struct err_buf *err)
+{
+	int ret = vmm_run_vm(vmm, vm, !resume, err);
+
+	if (!ret)
+		pr_info("microVM %s restored from a snapshot%s", vmm->opts.id ? vmm->opts.id : "",
+			resume ? " and resumed" : ", paused");
+	return ret;
 }
 
 int vmm_pause(struct vmm *vmm)

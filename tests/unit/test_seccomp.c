@@ -239,6 +239,62 @@ Test(seccomp, vmm_filter_sends_only_the_vcpu_kick_signal)
 	expect_report(out, SYS_tgkill);
 }
 
+/* PUT /snapshot/create: new files only, created exclusively, then renamed. */
+static void snapshot_files(void)
+{
+	char path[] = "/tmp/ignis-seccomp-snap.XXXXXX";
+	char final[64];
+	int fd = mkostemp(path, O_CLOEXEC), dir;
+
+	if (fd < 0)
+		child_exit(2);
+	snprintf(final, sizeof(final), "%s.done", path);
+	if (write(fd, "x", 1) != 1 || fsync(fd) || close(fd) || rename(path, final))
+		child_exit(3);
+	dir = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || fsync(dir) || close(dir) || unlink(final))
+		child_exit(4);
+	/* Read-only KVM state: allowed (EBADF here, not SIGSYS). */
+	if (ioctl(-1, KVM_GET_REGS, NULL) != -1 || errno != EBADF)
+		child_exit(5);
+}
+
+Test(seccomp, vmm_filter_lets_snapshot_create_write_new_files)
+{
+	char out[512];
+
+	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VMM, snapshot_files, out, sizeof(out)), 0,
+		    out);
+}
+
+static void truncate_a_file(void)
+{
+	open("/tmp/ignis-seccomp-never", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+}
+
+Test(seccomp, vmm_filter_never_truncates_or_overwrites_a_file)
+{
+	char out[512];
+
+	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VMM, truncate_a_file, out, sizeof(out)),
+		    SECCOMP_EXIT_BAD_SYSCALL, out);
+	expect_report(out, SYS_openat);
+}
+
+static void set_kvm_regs(void)
+{
+	ioctl(-1, KVM_SET_REGS, NULL);
+}
+
+Test(seccomp, vmm_filter_does_not_write_kvm_state)
+{
+	char out[512];
+
+	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VMM, set_kvm_regs, out, sizeof(out)),
+		    SECCOMP_EXIT_BAD_SYSCALL, out);
+	expect_report(out, SYS_ioctl);
+}
+
 Test(seccomp, install_without_filters_is_a_no_op)
 {
 	cr_assert_eq(seccomp_install(NULL, SECCOMP_THREAD_VCPU), 0);

@@ -146,6 +146,16 @@ Test(snapshot_state, an_idle_machine_round_trips)
 	round_trip_through_a_file(st);
 }
 
+Test(snapshot_state, a_pit_channel_never_programmed_round_trips)
+{
+	/* KVM reports mode 0xff for a channel the guest never programmed. */
+	struct snapshot_state *st = make_state(11, 1, 1, 0, 0, 0, 0);
+
+	for (unsigned int i = 0; i < 3; i++)
+		st->vm.pit.channels[i].mode = 0xff;
+	round_trip_through_a_file(st);
+}
+
 Test(snapshot_state, unready_queues_may_hold_any_address)
 {
 	struct snapshot_state *st = typical();
