@@ -2,6 +2,7 @@
 #include "memory.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -10,6 +11,30 @@
 #endif
 
 #define HUGE_2M (2ULL << 20)
+
+/*
+ * Maps @len bytes at a 2 MiB-aligned address. The host can only back guest
+ * RAM with transparent huge pages (and KVM only map it with 2 MiB pages)
+ * where host and guest addresses agree modulo 2 MiB; guest regions start
+ * 2 MiB-aligned, so the mapping must too. hugetlbfs mappings already are.
+ */
+static void *map_aligned(uint64_t len, int flags, bool hugetlb)
+{
+	uint8_t *raw, *base;
+	uint64_t head;
+
+	if (hugetlb)
+		return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	raw = mmap(NULL, len + HUGE_2M, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	head = (HUGE_2M - ((uintptr_t)raw & (HUGE_2M - 1))) & (HUGE_2M - 1);
+	base = raw + head;
+	if (head)
+		munmap(raw, head);
+	munmap(base + len, HUGE_2M - head);
+	return base;
+}
 
 int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
 		    enum huge_pages huge_pages)
@@ -41,7 +66,7 @@ int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, uns
 		flags |= MAP_NORESERVE;
 	}
 
-	base = mmap(NULL, total, PROT_READ | PROT_WRITE, flags, -1, 0);
+	base = map_aligned(total, flags, huge_pages == HUGE_PAGES_2M);
 	if (base == MAP_FAILED)
 		return -errno;
 	if (huge_pages == HUGE_PAGES_TRANSPARENT && madvise(base, total, MADV_HUGEPAGE) < 0) {

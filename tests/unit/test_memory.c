@@ -259,3 +259,19 @@ Test(memory, a_memory_file_maps_private_in_gpa_order)
 	cr_assert_eq(guest_mem_map_file(&mem, ranges, 0, fd), -EINVAL);
 	close(fd);
 }
+
+/* THP and KVM's 2 MiB mappings need host and guest addresses to agree modulo 2 MiB. */
+Test(memory_alloc, anonymous_guest_ram_is_2mib_aligned_on_the_host)
+{
+	struct guest_range ranges[2] = { { 0, 6ULL << 20 }, { 1ULL << 32, 4ULL << 20 } };
+	struct guest_mem mem;
+
+	for (int hp = HUGE_PAGES_NONE; hp <= HUGE_PAGES_TRANSPARENT; hp++) {
+		cr_assert_eq(guest_mem_alloc(&mem, ranges, 2, (enum huge_pages)hp), 0);
+		cr_assert_eq((uintptr_t)mem.regions[0].host % (2ULL << 20), 0);
+		cr_assert_eq((uintptr_t)mem.regions[1].host % (2ULL << 20), 0);
+		/* The whole range is usable, to its last byte. */
+		mem.regions[1].host[mem.regions[1].size - 1] = 0x5a;
+		guest_mem_free(&mem);
+	}
+}
