@@ -29,13 +29,35 @@ static json_t *drive_to_json(const struct drive_config *d)
 			 "rate_limiter", "io_engine", io_engine_name(d->io_engine), "socket");
 }
 
+static json_t *net_to_json(const struct net_config *n)
+{
+	char mac[18];
+	json_t *j = json_pack("{s:s, s:s, s:n, s:n}", "iface_id", n->iface_id, "host_dev_name",
+			      n->host_dev_name, "rx_rate_limiter", "tx_rate_limiter");
+
+	if (!j)
+		return NULL;
+	if (n->has_guest_mac) {
+		net_mac_format(n->guest_mac, mac);
+		json_object_set_new(j, "guest_mac", json_string(mac));
+	} else {
+		json_object_set_new(j, "guest_mac", json_null());
+	}
+	if (n->mtu)
+		json_object_set_new(j, "mtu", json_integer((json_int_t)n->mtu));
+	return j;
+}
+
 void *vm_config_to_json(const struct vm_config *cfg)
 {
-	json_t *root, *drives, *boot;
+	json_t *root, *drives, *nets, *boot;
 
 	drives = json_array();
 	for (unsigned int i = 0; drives && i < cfg->nr_drives; i++)
 		json_array_append_new(drives, drive_to_json(&cfg->drives[i]));
+	nets = json_array();
+	for (unsigned int i = 0; nets && i < cfg->nr_nets; i++)
+		json_array_append_new(nets, net_to_json(&cfg->nets[i]));
 	if (cfg->has_boot_source)
 		boot = json_pack("{s:s, s:o, s:o}", "kernel_image_path", cfg->boot.kernel_image_path,
 				 "initrd_path", string_or_null(cfg->boot.initrd_path), "boot_args",
@@ -44,7 +66,7 @@ void *vm_config_to_json(const struct vm_config *cfg)
 		boot = json_null();
 	root = json_pack("{s:o, s:o, s:o, s:o}", "boot-source", boot, "machine-config",
 			 machine_config_to_json(&cfg->machine), "drives", drives,
-			 "network-interfaces", json_array());
+			 "network-interfaces", nets);
 	if (root && cfg->serial.serial_out_path)
 		json_object_set_new(root, "serial",
 				    json_pack("{s:s}", "serial_out_path", cfg->serial.serial_out_path));

@@ -239,6 +239,49 @@ static void patch_drive(struct controller *c, const char *id, const json_t *body
 	api_response_no_content(resp);
 }
 
+static void put_net(struct controller *c, const json_t *body, struct api_response *resp)
+{
+	struct net_config n;
+	struct err_buf err;
+
+	if (net_config_parse(body, &n, &err)) {
+		bad_body(resp, err.msg);
+		return;
+	}
+	if (vm_config_put_net(&c->vmm->config, &n, &err)) {
+		net_config_free(&n);
+		api_response_error(resp, 400, "%s", err.msg);
+		return;
+	}
+	c->boot_resources_configured = true;
+	api_response_no_content(resp);
+}
+
+static void patch_net(struct controller *c, const char *id, const json_t *body,
+		      struct api_response *resp)
+{
+	static const char *const keys[] = { "iface_id", "rx_rate_limiter", "tx_rate_limiter" };
+	const json_t *rx = json_object_get(body, "rx_rate_limiter");
+	const json_t *tx = json_object_get(body, "tx_rate_limiter");
+	bool known = false;
+
+	if (!only_keys(body, keys, 3, resp))
+		return;
+	for (unsigned int i = 0; i < c->vmm->config.nr_nets; i++)
+		known |= strcmp(c->vmm->config.nets[i].iface_id, id) == 0;
+	if (!known) {
+		api_response_error(resp, 400, "network interface \"%s\" does not exist", id);
+		return;
+	}
+	/* Firecracker's PATCH only updates rate limiters, which ignis does not have. */
+	if ((rx && !json_is_null(rx)) || (tx && !json_is_null(tx))) {
+		api_response_error(resp, 400,
+				   "network interface \"%s\": rate limiters are not supported by ignis", id);
+		return;
+	}
+	api_response_no_content(resp);
+}
+
 static void put_serial(struct controller *c, const json_t *body, struct api_response *resp)
 {
 	struct serial_config sc;
@@ -702,6 +745,12 @@ void controller_handle(void *ctx, const struct api_request *req, struct api_resp
 		break;
 	case API_PATCH_DRIVE:
 		patch_drive(c, req->id, body, resp);
+		break;
+	case API_PUT_NETWORK_INTERFACE:
+		put_net(c, body, resp);
+		break;
+	case API_PATCH_NETWORK_INTERFACE:
+		patch_net(c, req->id, body, resp);
 		break;
 	case API_PUT_SERIAL:
 		put_serial(c, body, resp);

@@ -2,7 +2,7 @@
 # e2e: a Linux guest configured and started only through the API, in the
 # nested bed. Inside the test host, ignis runs with an API socket and
 # ignis-ctl (built next to it) drives it: boot-source, machine-config, an
-# ext4 root drive, InstanceStart; the guest prints a tick every 0.2 s; then
+# ext4 root drive, a network interface on a TAP, InstanceStart; the guest prints a tick every 0.2 s; then
 # pause (ticks stop), resume (ticks go on), SendCtrlAltDel (the guest's
 # kernel reboots, which ends ignis with exit 0).
 #
@@ -24,14 +24,16 @@ cat >"$E2E_WORK/inner.sh" <<INNER
 set -u
 ctl="/bed/bin/ignis-ctl --api-sock /run/ig.sock"
 mkdir -p /run
+/bed/bin/ip tuntap add tap0 mode tap && /bed/bin/ip link set tap0 up || echo "API_STEP_FAILED tap set-up"
 /bed/bin/$IGNIS_NAME --api-sock /run/ig.sock --boot-timer </dev/null >/bed/console.txt 2>/bed/ignis.err &
 pid=\$!
 i=0
 while [ ! -S /run/ig.sock ] && [ \$i -lt 100 ]; do sleep 0.05; i=\$((i + 1)); done
 step() { echo "API_STEP \$*"; "\$@" || echo "API_STEP_FAILED \$*"; }
-step \$ctl raw PUT /boot-source '{"kernel_image_path": "/bed/vmlinux", "boot_args": "console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.dumbkbd -- while :; do echo TICK; sleep 0.2; done"}'
+step \$ctl raw PUT /boot-source '{"kernel_image_path": "/bed/vmlinux", "boot_args": "console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.dumbkbd -- echo MAC=\$(cat /sys/class/net/eth0/address); while :; do echo TICK; sleep 0.2; done"}'
 step \$ctl raw PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 128}'
 step \$ctl raw PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/bed/rootfs.ext4", "is_root_device": true, "is_read_only": false}'
+step \$ctl raw PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "06:00:ac:10:00:02"}'
 step \$ctl start
 i=0
 while ! grep -q '^TICK' /bed/console.txt && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
@@ -56,14 +58,20 @@ fi
 wait \$pid
 echo "API_IGNIS_EXIT \$?"
 echo "API_SOCKET_LEFT \$([ -e /run/ig.sock ] && echo yes || echo no)"
+grep -a 'MAC=' /bed/console.txt | sed 's/^/API_CONSOLE /'
 sed 's/^/API_CONSOLE /' /bed/console.txt | tail -n 5
 sed 's/^/API_ERR /' /bed/ignis.err | tail -n 8
 INNER
 
-e2e_run_bed "$E2E_WORK/inner.sh" --bin "$ctl" --file "$rootfs_copy:rootfs.ext4" --timeout 600
+e2e_run_bed "$E2E_WORK/inner.sh" --bin "$ctl" --bin "$(command -v ip)" --file "$rootfs_copy:rootfs.ext4" --timeout 600
 
 value() { grep -a "^$1 " "$E2E_LOG" | tail -n1 | cut -d' ' -f2- | tr -d '\r'; }
 
+if grep -a '^API_CONSOLE\|MAC=' "$E2E_LOG" | grep -aq 'MAC=06:00:ac:10:00:02'; then
+	bed_pass "the guest sees the interface configured through the API (eth0 with the given MAC)"
+else
+	bed_fail "the guest's eth0 does not have the MAC set through PUT /network-interfaces"
+fi
 if grep -aq '^API_STEP_FAILED' "$E2E_LOG"; then
 	bed_fail "an API step failed: $(grep -a '^API_STEP_FAILED' "$E2E_LOG" | head -3 | tr '\n' ' ')"
 	grep -a '^API_ERR' "$E2E_LOG" | sed 's/^/  /'

@@ -286,7 +286,6 @@ Test(controller, vm_config_round_trips_through_the_config_parser)
 	cr_assert_eq(serve(API_PUT_BOOT_SOURCE, NULL, "{\"kernel_image_path\": \"/k\", \"boot_args\": \"console=ttyS0\"}", NULL), 204);
 	cr_assert_eq(serve(API_PUT_DRIVE, "r", "{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": true, \"cache_type\": \"Writeback\"}", NULL), 204);
 	cr_assert_eq(serve(API_GET_VM_CONFIG, NULL, NULL, &j), 200);
-	json_object_del(j, "network-interfaces"); /* until nets are in this slice */
 	text = json_dumps(j, 0);
 	vm_config_init(&parsed);
 	cr_assert_eq(vm_config_parse(&parsed, text, &err), 0, "%s", err.msg);
@@ -307,4 +306,30 @@ Test(controller, unsupported_endpoints_answer_400_saying_so)
 	cr_assert_eq(status, 400);
 	cr_assert(strstr(msg, "not supported"), "%s", msg);
 	free(msg);
+}
+
+Test(controller, vm_config_lists_network_interfaces_and_round_trips)
+{
+	struct vm_config parsed;
+	struct err_buf err;
+	json_t *j = NULL, *net;
+	char *text;
+
+	cr_assert_eq(serve(API_PUT_NETWORK_INTERFACE, "eth0",
+			   "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": \"06:00:ac:10:00:02\", \"mtu\": 1400}",
+			   NULL), 204);
+	cr_assert_eq(serve(API_GET_VM_CONFIG, NULL, NULL, &j), 200);
+	net = json_array_get(json_object_get(j, "network-interfaces"), 0);
+	cr_assert_not_null(net);
+	cr_assert_str_eq(json_string_value(json_object_get(net, "guest_mac")), "06:00:ac:10:00:02");
+	cr_assert_eq(json_integer_value(json_object_get(net, "mtu")), 1400);
+	json_object_del(j, "boot-source");
+	text = json_dumps(j, 0);
+	vm_config_init(&parsed);
+	cr_assert_eq(vm_config_parse(&parsed, text, &err), 0, "%s", err.msg);
+	cr_assert_eq(parsed.nr_nets, 1);
+	cr_assert_str_eq(parsed.nets[0].host_dev_name, "tap0");
+	vm_config_free(&parsed);
+	free(text);
+	json_decref(j);
 }
