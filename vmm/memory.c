@@ -36,23 +36,51 @@ static void *map_aligned(uint64_t len, int flags, bool hugetlb)
 	return base;
 }
 
+/* Sums @ranges into @total; -EINVAL for a bad count, an empty range or overflow. */
+static int ranges_total(const struct guest_range *ranges, unsigned int nr, uint64_t *total)
+{
+	*total = 0;
+	if (nr == 0 || nr > GUEST_MEM_MAX_REGIONS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nr; i++) {
+		if (ranges[i].size == 0 || *total + ranges[i].size < *total)
+			return -EINVAL;
+		*total += ranges[i].size;
+	}
+	return 0;
+}
+
+/* Lays @ranges out back to back in the one mapping at @base. */
+static void adopt_mapping(struct guest_mem *mem, uint8_t *base, uint64_t total,
+			  const struct guest_range *ranges, unsigned int nr)
+{
+	/* KSM and fork must not touch guest memory. */
+	madvise(base, total, MADV_DONTFORK);
+	mem->mapping = base;
+	mem->mapping_len = total;
+	mem->total_size = total;
+	mem->nr_regions = nr;
+	for (unsigned int i = 0; i < nr; i++) {
+		mem->regions[i].gpa = ranges[i].gpa;
+		mem->regions[i].size = ranges[i].size;
+		mem->regions[i].host = base;
+		base += ranges[i].size;
+	}
+}
+
 int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
 		    enum huge_pages huge_pages)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
-	uint64_t total = 0;
+	uint64_t total;
 	uint8_t *base;
 
 	memset(mem, 0, sizeof(*mem));
-	if (nr == 0 || nr > GUEST_MEM_MAX_REGIONS)
+	if (ranges_total(ranges, nr, &total))
 		return -EINVAL;
-	for (unsigned int i = 0; i < nr; i++) {
-		if (ranges[i].size == 0 || total + ranges[i].size < total)
-			return -EINVAL;
+	for (unsigned int i = 0; i < nr; i++)
 		if (huge_pages != HUGE_PAGES_NONE && (ranges[i].size % HUGE_2M))
 			return -EINVAL;
-		total += ranges[i].size;
-	}
 
 	if (huge_pages == HUGE_PAGES_2M) {
 		/*
@@ -75,51 +103,24 @@ int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, uns
 		munmap(base, total);
 		return err;
 	}
-	/* KSM and fork must not touch guest memory. */
-	madvise(base, total, MADV_DONTFORK);
-
-	mem->mapping = base;
-	mem->mapping_len = total;
-	mem->total_size = total;
-	mem->nr_regions = nr;
-	for (unsigned int i = 0; i < nr; i++) {
-		mem->regions[i].gpa = ranges[i].gpa;
-		mem->regions[i].size = ranges[i].size;
-		mem->regions[i].host = base;
-		base += ranges[i].size;
-	}
+	adopt_mapping(mem, base, total, ranges, nr);
 	return 0;
 }
 
 int guest_mem_map_file(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
 		       int fd)
 {
-	uint64_t total = 0;
+	uint64_t total;
 	uint8_t *base;
 
 	memset(mem, 0, sizeof(*mem));
-	if (nr == 0 || nr > GUEST_MEM_MAX_REGIONS)
+	if (ranges_total(ranges, nr, &total))
 		return -EINVAL;
-	for (unsigned int i = 0; i < nr; i++) {
-		if (ranges[i].size == 0 || total + ranges[i].size < total)
-			return -EINVAL;
-		total += ranges[i].size;
-	}
 	/* Private: guest writes stay in this process, the file is never changed. */
 	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
 	if (base == MAP_FAILED)
 		return -errno;
-	madvise(base, total, MADV_DONTFORK);
-	mem->mapping = base;
-	mem->mapping_len = total;
-	mem->total_size = total;
-	mem->nr_regions = nr;
-	for (unsigned int i = 0; i < nr; i++) {
-		mem->regions[i].gpa = ranges[i].gpa;
-		mem->regions[i].size = ranges[i].size;
-		mem->regions[i].host = base;
-		base += ranges[i].size;
-	}
+	adopt_mapping(mem, base, total, ranges, nr);
 	return 0;
 }
 
