@@ -63,7 +63,7 @@ sed 's/^/API_CONSOLE /' /bed/console.txt | tail -n 5
 sed 's/^/API_ERR /' /bed/ignis.err | tail -n 8
 INNER
 
-e2e_run_bed "$E2E_WORK/inner.sh" --bin "$ctl" --bin "$(command -v ip)" --file "$rootfs_copy:rootfs.ext4" --timeout 600
+e2e_run_bed "$E2E_WORK/inner.sh" --bin "$ctl" --bin "$(command -v ip)" --file "$rootfs_copy:rootfs.ext4" --timeout 240
 
 value() { grep -a "^$1 " "$E2E_LOG" | tail -n1 | cut -d' ' -f2- | tr -d '\r'; }
 
