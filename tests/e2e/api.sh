@@ -22,7 +22,7 @@ cp "$rootfs" "$rootfs_copy" # the cached image is shared: the guest writes to a 
 
 cat >"$E2E_WORK/inner.sh" <<INNER
 set -u
-ctl="/bed/bin/ignis-ctl --api-sock /run/ig.sock"
+ctl="/bed/bin/ignis-ctl --api-sock /run/ig.sock --timeout 60"
 mkdir -p /run
 /bed/bin/ip tuntap add tap0 mode tap && /bed/bin/ip link set tap0 up || echo "API_STEP_FAILED tap set-up"
 /bed/bin/$IGNIS_NAME --api-sock /run/ig.sock --boot-timer </dev/null >/bed/console.txt 2>/bed/ignis.err &

@@ -47,7 +47,7 @@ INNER
 cat >"$E2E_WORK/jail-inner.sh" <<'INNER'
 set -u
 cd /bed
-ctl=/bed/bin/ignis-ctl
+ctl="/bed/bin/ignis-ctl --timeout 60"
 args="console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.dumbkbd"
 
 # make_jail ID: the operator's part, before the jailer runs.

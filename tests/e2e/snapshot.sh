@@ -29,8 +29,8 @@ start_ignis() { # \$1: socket, \$2: console file
 now_ms() { awk '{ printf "%d", \$1 * 1000 }' /proc/uptime 2>/dev/null || echo 0; }
 step() { echo "SNAP_STEP \$*"; "\$@" || echo "SNAP_STEP_FAILED \$*"; }
 last() { grep -a '^CNT [0-9]*' "\$1" | tail -n1 | tr -d '\r' | cut -d' ' -f2; }
-ctl1="/bed/bin/ignis-ctl --api-sock /run/a.sock"
-ctl2="/bed/bin/ignis-ctl --api-sock /run/b.sock"
+ctl1="/bed/bin/ignis-ctl --api-sock /run/a.sock --timeout 60"
+ctl2="/bed/bin/ignis-ctl --api-sock /run/b.sock --timeout 60"
 
 start_ignis /run/a.sock /bed/console1.txt
 step \$ctl1 raw PUT /boot-source '{"kernel_image_path": "/bed/vmlinux", "initrd_path": "/bed/initramfs", "boot_args": "$BED_IGNIS_ARGS -- i=0; while :; do i=\$((i+1)); echo CNT \$i; sleep 0.2; done"}'
