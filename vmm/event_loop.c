@@ -3,9 +3,16 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define EVENTS_PER_WAIT 16
+
+void event_notify(int fd)
+{
+	if (fd >= 0)
+		(void)eventfd_write(fd, 1);
+}
 
 int event_loop_init(struct event_loop *loop)
 {

@@ -19,6 +19,13 @@ struct event_loop {
 	int epfd;
 };
 
+/*
+ * Adds one to an eventfd (an irqfd, a wake-up): any thread. A -1 fd is
+ * ignored (devices built without KVM in tests); eventfd_write() only fails
+ * on counter overflow, which a wake-up cannot reach.
+ */
+void event_notify(int fd);
+
 int event_loop_init(struct event_loop *loop);
 void event_loop_destroy(struct event_loop *loop);
 int event_loop_add(struct event_loop *loop, int fd, uint32_t events, struct event_handler *h);

@@ -27,13 +27,10 @@ const char *vmm_state_name(enum vmm_state state)
 void vmm_request_exit(struct vmm *vmm, int code)
 {
 	bool expected = false;
-	uint64_t one = 1;
 
 	if (atomic_compare_exchange_strong(&vmm->exit_requested, &expected, true))
 		atomic_store(&vmm->exit_code, code);
-	if (write(vmm->exit_fd, &one, sizeof(one)) < 0) {
-		/* eventfd writes only fail on counter overflow */
-	}
+	event_notify(vmm->exit_fd);
 }
 
 static void request_exit_cb(void *ctx, int code)

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../event_loop.h"
+
 #define PORT_DATA 0   /* 0x60 */
 #define PORT_CMD  4   /* 0x64 */
 
@@ -24,15 +26,6 @@
 #define CTR_SYS     0x04
 #define KBD_ACK 0xfa
 
-static void notify(int fd)
-{
-	uint64_t one = 1;
-
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
-		/* eventfd writes only fail on counter overflow */
-	}
-}
-
 static void push(struct i8042 *dev, uint8_t byte)
 {
 	if (dev->count == I8042_BUF_SIZE)
@@ -40,7 +33,7 @@ static void push(struct i8042 *dev, uint8_t byte)
 	dev->buf[(dev->head + dev->count) % I8042_BUF_SIZE] = byte;
 	dev->count++;
 	if (dev->ctr & CTR_KBD_INT)
-		notify(dev->irq_fd);
+		event_notify(dev->irq_fd);
 }
 
 static uint8_t pop(struct i8042 *dev)
@@ -54,7 +47,7 @@ static uint8_t pop(struct i8042 *dev)
 	dev->count--;
 	/* Like the real controller: the next byte in the output buffer is a new IRQ. */
 	if (dev->count && (dev->ctr & CTR_KBD_INT))
-		notify(dev->irq_fd);
+		event_notify(dev->irq_fd);
 	return byte;
 }
 
@@ -78,7 +71,7 @@ static void command(struct i8042 *dev, uint8_t cmd)
 		push(dev, 0x00);
 		break;
 	case CMD_RESET_CPU:
-		notify(dev->reset_fd);
+		event_notify(dev->reset_fd);
 		break;
 	default:
 		break; /* enable/disable port and the like: nothing to model */
@@ -159,7 +152,7 @@ void i8042_send_ctrl_alt_del(struct i8042 *dev)
 		dev->count++;
 	}
 	pthread_mutex_unlock(&dev->lock);
-	notify(dev->irq_fd);
+	event_notify(dev->irq_fd);
 }
 
 void i8042_destroy(struct i8042 *dev)

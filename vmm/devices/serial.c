@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../event_loop.h"
+
 /* Register offsets (DLAB = 0 unless noted). */
 #define UART_RBR_THR 0
 #define UART_IER_DLM 1
@@ -59,15 +61,6 @@ static void rx_push(struct serial *s, uint8_t byte)
 	s->rx_count++;
 }
 
-static void signal_fd(int fd)
-{
-	uint64_t one = 1;
-
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
-		/* An eventfd counter cannot overflow in practice; nothing to do. */
-	}
-}
-
 static uint8_t rx_pop(struct serial *s)
 {
 	uint8_t byte;
@@ -76,7 +69,7 @@ static uint8_t rx_pop(struct serial *s)
 		return 0;
 	/* The VMM stops reading input while the FIFO is full; wake it. */
 	if (s->rx_count == SERIAL_RX_FIFO_SIZE)
-		signal_fd(s->rx_space_fd);
+		event_notify(s->rx_space_fd);
 	byte = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_RX_FIFO_SIZE;
 	s->rx_count--;
@@ -171,7 +164,7 @@ static void reg_write(struct serial *s, unsigned int reg, uint8_t val)
 		s->fcr = val;
 		if (val & 0x02) { /* clear receive FIFO */
 			if (s->rx_count == SERIAL_RX_FIFO_SIZE)
-				signal_fd(s->rx_space_fd); /* as rx_pop() does */
+				event_notify(s->rx_space_fd); /* as rx_pop() does */
 			s->rx_head = 0;
 			s->rx_count = 0;
 		}
@@ -194,7 +187,7 @@ static void reg_write(struct serial *s, unsigned int reg, uint8_t val)
 	if (pending_iir(s) != IIR_NO_INT &&
 	    (before == IIR_NO_INT || (reg == UART_RBR_THR && !(s->lcr & LCR_DLAB)) ||
 	     (reg == UART_IER_DLM && !(s->lcr & LCR_DLAB))))
-		signal_fd(s->irq_fd);
+		event_notify(s->irq_fd);
 }
 
 static void serial_read(void *dev, uint64_t offset, uint8_t *data, uint32_t len)
@@ -259,7 +252,7 @@ size_t serial_input(struct serial *s, const uint8_t *buf, size_t len)
 	raise = n && (s->ier & IER_RDI);
 	pthread_mutex_unlock(&s->lock);
 	if (raise)
-		signal_fd(s->irq_fd);
+		event_notify(s->irq_fd);
 	return n;
 }
 

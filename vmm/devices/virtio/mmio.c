@@ -46,12 +46,8 @@
 
 static void raise_irq(struct virtio_mmio *t, uint32_t why)
 {
-	uint64_t one = 1;
-
 	t->interrupt_status |= why;
-	if (t->irq_fd >= 0 && write(t->irq_fd, &one, sizeof(one)) < 0) {
-		/* eventfd writes only fail on counter overflow */
-	}
+	event_notify(t->irq_fd);
 }
 
 bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned int bit)
