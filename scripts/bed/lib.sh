@@ -74,6 +74,22 @@ bed_guest_artefacts() {
 	echo "bed: guest initramfs $GUEST_INITRAMFS"
 }
 
+# bed_peer_ignis NAME: for benchmarks that compare ignis with a peer. Sets
+# have_ignis (1/0) and ignis_note; without a usable ignis binary the
+# benchmark runs the peer alone, and says so.
+bed_peer_ignis() {
+	have_ignis=1
+	ignis_note=""
+	if [ -z "$IGNIS_BIN" ]; then
+		have_ignis=0
+		ignis_note="no ignis binary given (arg 1 or IGNIS_BIN)"
+	elif [ ! -x "$IGNIS_BIN" ]; then
+		have_ignis=0
+		ignis_note="ignis binary '$IGNIS_BIN' missing or not executable"
+	fi
+	[ "$have_ignis" = 1 ] || echo "$1: $ignis_note: QEMU runs only"
+}
+
 # Build the static timestamping runner into DIR; sets BED_TSTAMP to it.
 # (Not a $(...) function: bed_abort must end the caller, not a subshell.)
 bed_build_tstamp() {

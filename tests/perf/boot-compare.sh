@@ -41,16 +41,7 @@ done
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts/bed" && pwd)/lib.sh"
 bed_args ${pos[@]+"${pos[@]}"}
 
-have_ignis=1
-ignis_note=""
-if [ -z "$IGNIS_BIN" ]; then
-	have_ignis=0
-	ignis_note="no ignis binary given (arg 1 or IGNIS_BIN)"
-elif [ ! -x "$IGNIS_BIN" ]; then
-	have_ignis=0
-	ignis_note="ignis binary '$IGNIS_BIN' missing or not executable"
-fi
-[ "$have_ignis" = 1 ] || echo "boot-compare: $ignis_note: QEMU runs only"
+bed_peer_ignis boot-compare
 
 bed_guest_artefacts "$IGNIS_SRC"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ignis-perf.XXXXXX")

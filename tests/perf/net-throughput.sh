@@ -55,16 +55,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../e2e/net-lib.sh"
 bed_args ${pos[@]+"${pos[@]}"}
 
-have_ignis=1
-ignis_note=""
-if [ -z "$IGNIS_BIN" ]; then
-	have_ignis=0
-	ignis_note="no ignis binary given (arg 1 or IGNIS_BIN)"
-elif [ ! -x "$IGNIS_BIN" ]; then
-	have_ignis=0
-	ignis_note="ignis binary '$IGNIS_BIN' missing or not executable"
-fi
-[ "$have_ignis" = 1 ] || echo "net-throughput: $ignis_note: QEMU runs only"
+bed_peer_ignis net-throughput
 
 bed_guest_artefacts "$IGNIS_SRC"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ignis-perf.XXXXXX")
