@@ -125,6 +125,9 @@ static int vm_setup_memory(struct vm *vm, const struct machine_config *mc, int m
 	if (ret)
 		return err_set(err, ret, "cannot allocate %u MiB of guest memory: %s",
 			       mc->mem_size_mib, strerror(-ret));
+	/* Before anything is loaded: a diff since boot must include what the VMM put there. */
+	if (mc->track_dirty_pages && guest_mem_track_dirty(&vm->mem))
+		return err_set(err, -ENOMEM, "out of memory for the dirty page bitmap");
 
 	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
 		const struct guest_region *r = &vm->mem.regions[i];
