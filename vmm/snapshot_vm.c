@@ -2,13 +2,10 @@
 #include "snapshot_vm.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "log.h"
 
@@ -238,46 +235,6 @@ int snapshot_vm_save(struct vm *vm, const struct vm_config *cfg, struct snapshot
 			return ret;
 	}
 	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, uint64_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : (size_t)len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
-int snapshot_vm_write_memory(const struct vm *vm, const char *path, struct err_buf *err)
-{
-	char tmp[PATH_MAX];
-	int fd, ret = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return err_set(err, -ENAMETOOLONG, "memory file path is too long: %s", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return err_set(err, -errno, "cannot create a temporary file next to %s: %s", path,
-			       strerror(errno));
-	for (unsigned int i = 0; !ret && i < vm->mem.nr_regions; i++)
-		ret = write_all(fd, vm->mem.regions[i].host, vm->mem.regions[i].size);
-	if (ret)
-		err_set(err, ret, "cannot write memory file %s: %s", tmp, strerror(-ret));
-	else if (fsync(fd))
-		ret = err_set(err, -errno, "cannot sync memory file %s: %s", tmp, strerror(errno));
-	close(fd);
-	if (!ret && rename(tmp, path))
-		ret = err_set(err, -errno, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-	if (ret)
-		unlink(tmp);
-	return ret;
 }
 
 /* ---- restore ----------------------------------------------------------- */

@@ -19,8 +19,7 @@
 /* Gathers @vm's state (paused) and @cfg's machine config into @st. */
 int snapshot_vm_save(struct vm *vm, const struct vm_config *cfg, struct snapshot_state *st,
 		     struct err_buf *err);
-/* Writes guest RAM in GPA order to @path (temporary name, fsync, rename). */
-int snapshot_vm_write_memory(const struct vm *vm, const char *path, struct err_buf *err);
+/* The memory file: snapshot_mem.h. */
 
 /*
  * The configuration a snapshot restores: its machine config, drives (the
