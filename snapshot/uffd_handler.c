@@ -145,6 +145,11 @@ static int receive_handshake(struct handler *h)
 		say("handshake must carry exactly one file descriptor (got %d)", nr_fds);
 		return -1;
 	}
+	/* serve_events() reads until EAGAIN: it must not block on a peer's blocking fd. */
+	if (fcntl(h->uffd, F_SETFL, fcntl(h->uffd, F_GETFL) | O_NONBLOCK) < 0) {
+		say("not a usable file descriptor: %s", strerror(errno));
+		return -1;
+	}
 	if (uffd_regions_parse(text, (size_t)n, h->file_size, h->regions, UFFD_REGIONS_MAX,
 			       &h->nr_regions, why, sizeof(why))) {
 		say("refusing the regions: %s", why);
@@ -152,10 +157,10 @@ static int receive_handshake(struct handler *h)
 	}
 	for (unsigned int i = 0; i < h->nr_regions; i++)
 		say("region %u: %#llx + %llu bytes <- file offset %llu, %llu-byte pages", i,
-		     (unsigned long long)h->regions[i].base_host_virt_addr,
-		     (unsigned long long)h->regions[i].size,
-		     (unsigned long long)h->regions[i].offset,
-		     (unsigned long long)h->regions[i].page_size);
+		    (unsigned long long)h->regions[i].base_host_virt_addr,
+		    (unsigned long long)h->regions[i].size,
+		    (unsigned long long)h->regions[i].offset,
+		    (unsigned long long)h->regions[i].page_size);
 	return 0;
 }
 
@@ -170,6 +175,9 @@ static int place_page(struct handler *h, uint64_t dst, const void *src, uint64_t
 			return 0;
 		/* EEXIST: another fault (or ignis itself) already filled it. */
 		if (errno == EEXIST)
+			return 0;
+		/* ENOENT, ESRCH: the mapping or the process is going away; its hang-up follows. */
+		if (errno == ENOENT || errno == ESRCH)
 			return 0;
 		/* EAGAIN: the mm changed under us; the copy may be partial, retry the rest. */
 		if (errno == EAGAIN) {
@@ -286,7 +294,7 @@ static int serve(struct handler *h)
 			break;
 	}
 	say("ignis closed the connection after %llu faults; exiting",
-	     (unsigned long long)h->nr_faults);
+	    (unsigned long long)h->nr_faults);
 	return 0;
 }
 

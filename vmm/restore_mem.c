@@ -9,17 +9,19 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "uffd_regions.h"
 
 /* How long a handler may take to receive the message before the load fails. */
-#define HANDLER_TAKE_MS 5000
+#define HANDLER_TAKE_SEC 5
 
 /* The 2M case: hugetlbfs RAM, then the whole file read in (eager, not lazy). */
 static int read_file_into(struct guest_mem *mem, const struct machine_config *mc,
@@ -188,8 +190,11 @@ static int wait_taken(int sock, struct err_buf *err)
 {
 	static const char closed[] =
 		"the page-fault handler closed the connection without receiving the userfaultfd";
+	struct timespec now, end;
 
-	for (int waited = 0;; waited++) {
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += HANDLER_TAKE_SEC;
+	for (;;) {
 		struct pollfd p = { .fd = sock, .events = POLLRDHUP };
 		/* Sampled before the queue: a peer gone by then can never read it. */
 		bool hung = poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
@@ -205,17 +210,34 @@ static int wait_taken(int sock, struct err_buf *err)
 		}
 		if (hung)
 			return err_set(err, -ECONNRESET, "%s", closed);
-		if (waited >= HANDLER_TAKE_MS)
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
 			return err_set(err, -ETIMEDOUT,
 				       "the page-fault handler did not receive the userfaultfd "
-				       "within %d ms", HANDLER_TAKE_MS);
+				       "within %d s", HANDLER_TAKE_SEC);
 		poll(&p, 1, 1); /* a millisecond, or less if it hangs up */
 	}
 }
 
+/*
+ * The handler never writes, so the socket only becomes ready when it goes
+ * away. Pages it has not served yet can then never arrive, and the guest
+ * hangs at its next touch of one (as with Firecracker); say so once.
+ */
+static void on_handler_hangup(struct event_handler *h, uint32_t events)
+{
+	struct restore_mem_uffd *keep = container_of(h, struct restore_mem_uffd, hangup);
+
+	(void)events;
+	pr_err("the page-fault handler closed its connection: guest pages it has not served "
+	       "yet cannot be filled any more, and the guest hangs when it touches one");
+	event_loop_del(keep->loop, keep->sock);
+	keep->loop = NULL;
+}
+
 static int setup_uffd(struct guest_mem *mem, const struct machine_config *mc,
 		      const struct guest_range *ranges, unsigned int nr, const char *path,
-		      struct restore_mem_uffd *keep, struct err_buf *err)
+		      struct event_loop *loop, struct restore_mem_uffd *keep, struct err_buf *err)
 {
 	bool hugetlb = mc->huge_pages == HUGE_PAGES_2M;
 	int ret = guest_mem_alloc(mem, ranges, nr, mc->huge_pages);
@@ -232,6 +254,14 @@ static int setup_uffd(struct guest_mem *mem, const struct machine_config *mc,
 				   err);
 	if (ret >= 0)
 		ret = wait_taken(keep->sock, err);
+	if (ret >= 0 && loop) {
+		keep->hangup.fn = on_handler_hangup;
+		ret = event_loop_add(loop, keep->sock, EPOLLIN | EPOLLRDHUP, &keep->hangup);
+		if (ret < 0)
+			err_set(err, ret, "epoll_ctl: %s", strerror(-ret));
+		else
+			keep->loop = loop;
+	}
 	if (ret < 0) {
 		guest_mem_free(mem);
 		restore_mem_uffd_close(keep);
@@ -244,14 +274,15 @@ static int setup_uffd(struct guest_mem *mem, const struct machine_config *mc,
 
 int restore_mem_setup(struct guest_mem *mem, const struct machine_config *mc,
 		      const struct guest_range *ranges, unsigned int nr,
-		      const struct restore_mem_source *src, struct restore_mem_uffd *keep,
-		      struct err_buf *err)
+		      const struct restore_mem_source *src, struct event_loop *loop,
+		      struct restore_mem_uffd *keep, struct err_buf *err)
 {
 	int ret;
 
 	keep->uffd = keep->sock = -1;
+	keep->loop = NULL;
 	if (src->uffd_path)
-		return setup_uffd(mem, mc, ranges, nr, src->uffd_path, keep, err);
+		return setup_uffd(mem, mc, ranges, nr, src->uffd_path, loop, keep, err);
 	if (mc->huge_pages == HUGE_PAGES_2M)
 		return read_file_into(mem, mc, ranges, nr, src->file_fd, err);
 	ret = guest_mem_map_file(mem, ranges, nr, src->file_fd);
@@ -262,6 +293,9 @@ int restore_mem_setup(struct guest_mem *mem, const struct machine_config *mc,
 
 void restore_mem_uffd_close(struct restore_mem_uffd *keep)
 {
+	if (keep->loop)
+		event_loop_del(keep->loop, keep->sock);
+	keep->loop = NULL;
 	if (keep->uffd >= 0)
 		close(keep->uffd);
 	if (keep->sock >= 0)

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "event_loop.h"
 #include "memory.h"
 
 struct restore_mem_source {
@@ -28,18 +29,22 @@ struct restore_mem_source {
 struct restore_mem_uffd {
 	int uffd;
 	int sock; /* the handler sees the VM go away when this closes */
+	/* Watches sock on @loop so that a handler that dies is reported; NULL: not. */
+	struct event_loop *loop;
+	struct event_handler hangup;
 };
 
 /*
  * Sets @mem up for @ranges as @src says; on success @keep holds the uffd and
- * socket (Uffd) for the caller to close after unmapping @mem. On failure
+ * socket (Uffd), the socket watched on @loop, for the caller to close after
+ * unmapping @mem. On failure
  * nothing is left: @mem unmapped, the fds closed, and a handler that was
  * reached sees its connection close.
  */
 int restore_mem_setup(struct guest_mem *mem, const struct machine_config *mc,
 		      const struct guest_range *ranges, unsigned int nr,
-		      const struct restore_mem_source *src, struct restore_mem_uffd *keep,
-		      struct err_buf *err);
+		      const struct restore_mem_source *src, struct event_loop *loop,
+		      struct restore_mem_uffd *keep, struct err_buf *err);
 void restore_mem_uffd_close(struct restore_mem_uffd *keep);
 
 #endif

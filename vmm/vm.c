@@ -110,7 +110,8 @@ static int vm_setup_memory(struct vm *vm, const struct machine_config *mc,
 	int ret;
 
 	if (restore)
-		ret = restore_mem_setup(&vm->mem, mc, ranges, nr, restore, &vm->mem_uffd, err);
+		ret = restore_mem_setup(&vm->mem, mc, ranges, nr, restore, vm->opts.loop,
+					&vm->mem_uffd, err);
 	else if ((ret = guest_mem_alloc(&vm->mem, ranges, nr, mc->huge_pages)))
 		guest_mem_alloc_error(ret, mc, err);
 	if (ret)
