@@ -291,6 +291,19 @@ int restore_mem_setup(struct guest_mem *mem, const struct machine_config *mc,
 	return 0;
 }
 
+void restore_mem_uffd_unblock(const struct restore_mem_uffd *keep, const struct guest_mem *mem)
+{
+	if (keep->uffd < 0)
+		return;
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		struct uffdio_range range = { .start = (uintptr_t)mem->regions[i].host,
+					      .len = mem->regions[i].size };
+
+		if (ioctl(keep->uffd, UFFDIO_UNREGISTER, &range) < 0)
+			pr_warn("UFFDIO_UNREGISTER of guest RAM region %u: %s", i, strerror(errno));
+	}
+}
+
 void restore_mem_uffd_close(struct restore_mem_uffd *keep)
 {
 	if (keep->loop)

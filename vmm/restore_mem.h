@@ -45,6 +45,15 @@ int restore_mem_setup(struct guest_mem *mem, const struct machine_config *mc,
 		      const struct guest_range *ranges, unsigned int nr,
 		      const struct restore_mem_source *src, struct event_loop *loop,
 		      struct restore_mem_uffd *keep, struct err_buf *err);
+/*
+ * The VM is stopping for good: unregisters @mem from the uffd so that faults
+ * still waiting for the handler complete (as zero-filled pages) and the
+ * vCPUs blocked in them can see the stop. Without it a handler that stopped
+ * serving would keep ignis from exiting on anything but SIGKILL (seen under
+ * PVM: a vCPU stays in handle_userfault, from KVM's instruction emulator,
+ * with the kick pending).
+ */
+void restore_mem_uffd_unblock(const struct restore_mem_uffd *keep, const struct guest_mem *mem);
 void restore_mem_uffd_close(struct restore_mem_uffd *keep);
 
 #endif

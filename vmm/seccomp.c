@@ -20,6 +20,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <libseccomp.h>
 
 #include "log.h"
@@ -218,6 +219,8 @@ static void build_vmm(struct builder *b)
 		KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_XSAVE, KVM_GET_XSAVE2,
 		KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_TSC_KHZ, KVM_GET_CPUID2,
 		KVM_GET_MSRS, KVM_GET_VCPU_EVENTS, KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
+		/* Stopping a Uffd-restored VM: faults waiting for the handler complete. */
+		UFFDIO_UNREGISTER,
 	};
 
 	allow_common(b);

@@ -428,6 +428,8 @@ void vm_stop(struct vm *vm)
 	pthread_mutex_unlock(&vm->run_lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	/* A vCPU waiting for the Uffd handler cannot see the kick otherwise. */
+	restore_mem_uffd_unblock(&vm->mem_uffd, &vm->mem);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 }

@@ -10,7 +10,8 @@ connection at once, one that never reads (after ignis's 5 s), a bad
 huge_pages value. Then it loads the snapshot with the example handler
 (ignis-uffd-handler) serving guest RAM, and the counter must go on from the
 snapshot; the handler must exit when ignis does, and ignis must say so
-when the handler dies first.
+when the handler dies first. With a handler that takes the uffd and never
+serves, ignis must still stop on SIGTERM.
 
 Then the same with a guest on 2 MiB hugetlbfs pages, if this host lets the
 test reserve them (/proc/sys/vm/nr_hugepages, restored afterwards): File
@@ -182,6 +183,37 @@ def handler_refuses(handler_bin, work, mem):
               f"({rc}) {h.text()[-300:]}")
 
 
+def stuck_handler(ignis_bin, work, state):
+    """A handler that takes the uffd and never serves a page: ignis still stops on SIGTERM."""
+    path = os.path.join(work, "stuck.sock")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(1)
+    held = []
+
+    def take():
+        c, _ = lsock.accept()
+        held.append((c, socket.recv_fds(c, 65536, 4)[1]))
+    t = threading.Thread(target=take)
+    t.start()
+    d = os.path.join(work, "stuck")
+    os.mkdir(d)
+    vm = Ignis(ignis_bin, d)
+    s, f = vm.fault("PUT", "/snapshot/load", {"snapshot_path": state, "resume_vm": True,
+                    "mem_backend": uffd(path)})
+    t.join()
+    check("handler that never serves: load 204 (it took the uffd)", s == 204 and held, f"({s} {f})")
+    rc = vm.stop()
+    check("and ignis still stops on SIGTERM (vCPU waiting on a fault let go), no seccomp fault",
+          rc is not None and rc not in (-signal.SIGKILL, 148), f"({rc}) {open(vm.err_path).read()[-300:]}")
+    check("the guest never ran (no page was served)", counters(vm.out.name) == [])
+    for c, fds in held:
+        c.close()
+        for fd in fds:
+            os.close(fd)
+    lsock.close()
+
+
 def main():
     ignis_bin, counter, handler_bin = sys.argv[1:4]
     if not os.path.exists("/dev/kvm"):
@@ -231,6 +263,7 @@ def main():
         check("and still stops on SIGTERM without a seccomp fault", rc is not None and rc != 148,
               f"({rc}) {open(vm.err_path).read()[-300:]}")
 
+        stuck_handler(ignis_bin, work, state)
         hugepages(ignis_bin, counter, handler_bin, work, state, mem)
     print(f"{base.passed} passed, {base.failed} failed")
     sys.exit(1 if base.failed else 0)
