@@ -9,9 +9,10 @@ handler socket, a socket nobody listens on, a handler that closes the
 connection at once, one that never reads (after ignis's 5 s), a bad
 huge_pages value. Then it loads the snapshot with the example handler
 (ignis-uffd-handler) serving guest RAM, and the counter must go on from the
-snapshot; the handler must exit when ignis does, and ignis must say so
-when the handler dies first. With a handler that takes the uffd and never
-serves, ignis must still stop on SIGTERM.
+snapshot; snapshotting that VM again pulls every page through the handler,
+and the result loads with File; the handler must exit when ignis does, and
+ignis must say so when the handler dies first. With a handler that takes
+the uffd and never serves, ignis must still stop on SIGTERM.
 
 Then the same with a guest on 2 MiB hugetlbfs pages, if this host lets the
 test reserve them (/proc/sys/vm/nr_hugepages, restored afterwards): File
@@ -227,6 +228,7 @@ def main():
         # The same process now loads with the example handler.
         hsock = os.path.join(work, "handler.sock")
         h = Handler(handler_bin, hsock, mem, os.path.join(work, "handler.err"))
+        last2 = -1
         if load_and_count(vm, {"snapshot_path": state, "resume_vm": True, "mem_backend": uffd(hsock)},
                           last, "Uffd 4 KiB after refusals"):
             check("handler received one region of 4 KiB pages",
@@ -234,6 +236,17 @@ def main():
             s, cfg = vm.req("GET", "/vm/config")
             check("GET /vm/config: the snapshot's machine config",
                   cfg["machine-config"]["mem_size_mib"] == GUEST_MIB, f"({cfg})")
+            # Snapshotting it again reads all of RAM: every page the guest never
+            # touched comes from the handler now, on the seccomp-filtered VMM thread.
+            vm.req("PATCH", "/vm", {"state": "Paused"})
+            state2, mem2 = state + "-again", mem + "-again"
+            s, f = vm.fault("PUT", "/snapshot/create", {"snapshot_path": state2, "mem_file_path": mem2})
+            check("a Uffd-restored VM can be snapshotted (all pages via the handler)",
+                  s == 204 and os.path.getsize(mem2) == GUEST_MIB << 20, f"({s} {f})")
+            check("its memory file equals the original where the guest did not write",
+                  s == 204 and open(mem2, "rb").read()[-(1 << 20):] == open(mem, "rb").read()[-(1 << 20):])
+            time.sleep(0.2)
+            last2 = counters(vm.out.name)[-1]
         rc = vm.stop()
         print(f"ignis exit code after SIGTERM: {rc}")
         check("restored VM stops on SIGTERM without a seccomp fault (exit 148)", rc is not None and rc != 148,
@@ -262,6 +275,14 @@ def main():
         rc = vm.stop()
         check("and still stops on SIGTERM without a seccomp fault", rc is not None and rc != 148,
               f"({rc}) {open(vm.err_path).read()[-300:]}")
+
+        d = os.path.join(work, "again")
+        os.mkdir(d)
+        vm = Ignis(ignis_bin, d)
+        load_and_count(vm, {"snapshot_path": state + "-again", "resume_vm": True,
+                            "mem_backend": {"backend_type": "File", "backend_path": mem + "-again"}},
+                       last2, "File load of the snapshot of the Uffd-restored VM")
+        vm.stop()
 
         stuck_handler(ignis_bin, work, state)
         hugepages(ignis_bin, counter, handler_bin, work, state, mem)
