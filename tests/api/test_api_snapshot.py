@@ -6,10 +6,9 @@ digits per line. It is started, paused and snapshotted; the process is
 SIGKILLed; a new ignis loads the snapshot with resume_vm and its console
 must go on from the last value printed (not from 0000). Also: create while
 running is refused, Diff is refused as not supported yet, Uffd without a
-handler is refused, a load
-after configuring boot resources gets Firecracker's message, and a corrupt
-state file is refused with a clear 400 while the process still accepts a
-correct load. Seccomp is on (the default). Exits 77 without /dev/kvm.
+handler is refused, a load after configuring boot resources gets
+Firecracker's message, and a corrupt state file is refused with a clear 400
+while the process still accepts a correct load. Seccomp is on (the default). Exits 77 without /dev/kvm.
 
 usage: test_api_snapshot.py IGNIS COUNTER_ELF
 """
