@@ -222,15 +222,16 @@ static int wait_taken(int sock, struct err_buf *err)
 /*
  * The handler never writes, so the socket only becomes ready when it goes
  * away. Pages it has not served yet can then never arrive, and the guest
- * hangs at its next touch of one (as with Firecracker); say so once.
+ * hangs at its next touch of one (as with Firecracker); say so once. A
+ * warning, not an error: a handler that filled all of RAM may exit.
  */
 static void on_handler_hangup(struct event_handler *h, uint32_t events)
 {
 	struct restore_mem_uffd *keep = container_of(h, struct restore_mem_uffd, hangup);
 
 	(void)events;
-	pr_err("the page-fault handler closed its connection: guest pages it has not served "
-	       "yet cannot be filled any more, and the guest hangs when it touches one");
+	pr_warn("the page-fault handler closed its connection: a guest page it has not served "
+		"yet can never arrive, and the guest hangs if it touches one");
 	event_loop_del(keep->loop, keep->sock);
 	keep->loop = NULL;
 }
