@@ -108,6 +108,17 @@ int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, uns
 	return 0;
 }
 
+int guest_mem_alloc_error(int ret, const struct machine_config *mc, struct err_buf *err)
+{
+	if (ret == -ENOMEM && mc->huge_pages == HUGE_PAGES_2M)
+		return err_set(err, ret,
+			       "cannot allocate %u MiB of 2 MiB huge pages: not enough are reserved "
+			       "(see /proc/sys/vm/nr_hugepages; %u pages needed)",
+			       mc->mem_size_mib, mc->mem_size_mib / 2);
+	return err_set(err, ret, "cannot allocate %u MiB of guest memory: %s", mc->mem_size_mib,
+		       strerror(-ret));
+}
+
 int guest_mem_map_file(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
 		       int fd)
 {

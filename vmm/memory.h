@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "dirty.h"
+#include "error.h"
 
 #define GUEST_MEM_MAX_REGIONS 4
 
@@ -47,6 +48,8 @@ struct guest_range {
  */
 int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
 		    enum huge_pages huge_pages);
+/* Describes guest_mem_alloc()'s failure @ret for @mc in @err; returns @ret. */
+int guest_mem_alloc_error(int ret, const struct machine_config *mc, struct err_buf *err);
 /*
  * Maps @fd (a snapshot memory file: the ranges' bytes concatenated) MAP_PRIVATE
  * over @ranges: pages load lazily and guest writes are copy-on-write.

@@ -20,6 +20,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <libseccomp.h>
 
 #include "log.h"
@@ -220,6 +221,8 @@ static void build_vmm(struct builder *b)
 		KVM_GET_MSRS, KVM_GET_VCPU_EVENTS, KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
 		/* With track_dirty_pages: each slot's log (read, clear, re-protect). */
 		KVM_GET_DIRTY_LOG,
+		/* Stopping a Uffd-restored VM: faults waiting for the handler complete. */
+		UFFDIO_UNREGISTER,
 	};
 
 	allow_common(b);
