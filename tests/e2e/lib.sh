@@ -63,6 +63,13 @@ e2e_case_tail() {
 	bed_case_lines "$1" "$2" | tail -n "${3:-15}" | sed 's/^/  /'
 }
 
+# e2e_value KEY: the rest of the last line of the console log that starts
+# with "KEY " (KEY may hold spaces), CRs dropped; empty, and still status 0,
+# when there is none, so a missing line fails a check, not the script.
+e2e_value() {
+	{ grep -a "^$1 " "$E2E_LOG" || true; } | tail -n1 | cut -c$((${#1} + 2))- | tr -d '\r'
+}
+
 # e2e_check_exit NAME: the case finished, with status 0 (guest `reboot -f`
 # with reboot=k must end ignis cleanly).
 e2e_check_exit() {

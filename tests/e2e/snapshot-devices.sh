@@ -115,9 +115,6 @@ e2e_run_bed "$E2E_WORK/inner.sh" --timeout 600 --bin "$ctl" --bin "$NET_IP" \
 	--bin "$(command -v e2fsck)" --bin "$(command -v debugfs)" \
 	--file "$E2E_DIR/net-l1.sh" --file "$rootfs:rootfs.ext4"
 
-value() { grep -a "^$1 " "$E2E_LOG" | tail -n1 | cut -d' ' -f2- | tr -d '\r'; }
-# guest N KEY: what follows KEY on the last such line of console N.
-guest() { grep -a "^SNAP_CONSOLE$1 $2" "$E2E_LOG" | tail -n1 | cut -d' ' -f3- | tr -d '\r'; }
 expect() { # label got want
 	if [ "$2" = "$3" ]; then bed_pass "$1"; else bed_fail "$1: got '${2}', expected '${3}'"; fi
 }
@@ -129,7 +126,7 @@ else
 	bed_pass "boot with a root disk and a TAP, pause, snapshot-create, SIGKILL, load with a network override"
 fi
 expect "L1 pinged the guest before the snapshot" "$(grep -ac '^SNAP_PING_BEFORE_OK' "$E2E_LOG")" 1
-config=$(value SNAP_CONFIG)
+config=$(e2e_value SNAP_CONFIG)
 case "$config" in
 *'"host_dev_name":"tap1"'*'"guest_mac":"'$MAC'"'* | *'"guest_mac":"'$MAC'"'*'"host_dev_name":"tap1"'*)
 	bed_pass "GET /vm/config: eth0 on the override tap1 with its MAC" ;;
@@ -139,9 +136,9 @@ case "$config" in
 *'"path_on_host":"/tmp/root.ext4"'*) bed_pass "GET /vm/config: the root drive's saved file" ;;
 *) bed_fail "GET /vm/config after load has no root drive /tmp/root.ext4: $config" ;;
 esac
-before=$(value SNAP_LAST_BEFORE)
-first=$(value SNAP_FIRST_AFTER)
-after=$(value SNAP_LAST_AFTER)
+before=$(e2e_value SNAP_LAST_BEFORE)
+first=$(e2e_value SNAP_FIRST_AFTER)
+after=$(e2e_value SNAP_LAST_AFTER)
 if [ -n "${before:-}" ] && [ -n "${first:-}" ] && [ "$first" -eq $((before + 1)) ]; then
 	bed_pass "the restored guest continues the count (last before $before, first after $first, last $after)"
 else
@@ -151,18 +148,18 @@ expect "L1 pings the restored guest through tap1" "$(grep -ac '^SNAP_PING_AFTER_
 expect "L1 connects to the guest's port 7000 (listening since before the snapshot)" \
 	"$(grep -ac '^SNAP_RELEASED' "$E2E_LOG")" 1
 expect "the restored guest pings L1" "$(grep -ac '^SNAP_CONSOLE2 G_PING_AFTER_OK' "$E2E_LOG")" 1
-md5_before=$(guest 1 G_BEFORE_MD5)
-md5_reread=$(guest 2 G_REREAD_MD5)
-md5_after=$(guest 2 G_AFTER_MD5)
+md5_before=$(e2e_value "SNAP_CONSOLE1 G_BEFORE_MD5")
+md5_reread=$(e2e_value "SNAP_CONSOLE2 G_REREAD_MD5")
+md5_after=$(e2e_value "SNAP_CONSOLE2 G_AFTER_MD5")
 [ -n "$md5_before" ] || bed_fail "the guest never printed G_BEFORE_MD5"
 expect "the restored guest re-reads /before.bin from its disk (cache dropped)" "$md5_reread" "$md5_before"
-expect "the guest remounted / read-only after writing /after.bin" "$(guest 2 G_REMOUNT_RO)" "rc=0"
-expect "the restored ignis exits 0 when the guest reboots" "$(value SNAP_B_EXIT)" 0
-expect "e2fsck -fn of the image after the restored run" "$(value SNAP_FSCK)" 0
-expect "/before.bin on the image has the guest's md5" "$(grep -a '^SNAP_HOST_MD5 before' "$E2E_LOG" | cut -d' ' -f3 | tr -d '\r')" "$md5_before"
+expect "the guest remounted / read-only after writing /after.bin" "$(e2e_value "SNAP_CONSOLE2 G_REMOUNT_RO")" "rc=0"
+expect "the restored ignis exits 0 when the guest reboots" "$(e2e_value SNAP_B_EXIT)" 0
+expect "e2fsck -fn of the image after the restored run" "$(e2e_value SNAP_FSCK)" 0
+expect "/before.bin on the image has the guest's md5" "$(e2e_value 'SNAP_HOST_MD5 before')" "$md5_before"
 if [ -n "$md5_after" ]; then
 	expect "/after.bin (written after the restore) on the image has the guest's md5" \
-		"$(grep -a '^SNAP_HOST_MD5 after' "$E2E_LOG" | cut -d' ' -f3 | tr -d '\r')" "$md5_after"
+		"$(e2e_value 'SNAP_HOST_MD5 after')" "$md5_after"
 else
 	bed_fail "the restored guest never printed G_AFTER_MD5"
 fi

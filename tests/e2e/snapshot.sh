@@ -69,7 +69,6 @@ INNER
 
 e2e_run_bed "$E2E_WORK/inner.sh" --bin "$ctl" --timeout 600
 
-value() { grep -a "^$1 " "$E2E_LOG" | tail -n1 | cut -d' ' -f2- | tr -d '\r'; }
 
 if grep -aq '^SNAP_STEP_FAILED' "$E2E_LOG"; then
 	bed_fail "an API step failed: $(grep -a '^SNAP_STEP_FAILED' "$E2E_LOG" | head -3 | tr '\n' ' ')"
@@ -77,13 +76,13 @@ if grep -aq '^SNAP_STEP_FAILED' "$E2E_LOG"; then
 else
 	bed_pass "boot, pause, snapshot-create, SIGKILL, snapshot-load --resume all accepted"
 fi
-before=$(value SNAP_LAST_BEFORE)
-first=$(value SNAP_FIRST_AFTER)
-after=$(value SNAP_LAST_AFTER)
-echo "create $(value SNAP_CREATE_MS) ms, memory file $(value SNAP_MEM_BYTES) bytes, load $(value SNAP_LOAD_MS) ms"
-case "$(value SNAP_INFO)" in
+before=$(e2e_value SNAP_LAST_BEFORE)
+first=$(e2e_value SNAP_FIRST_AFTER)
+after=$(e2e_value SNAP_LAST_AFTER)
+echo "create $(e2e_value SNAP_CREATE_MS) ms, memory file $(e2e_value SNAP_MEM_BYTES) bytes, load $(e2e_value SNAP_LOAD_MS) ms"
+case "$(e2e_value SNAP_INFO)" in
 *'"state":"Running"'*) bed_pass "the restored microVM is Running" ;;
-*) bed_fail "GET / after load: $(value SNAP_INFO)" ;;
+*) bed_fail "GET / after load: $(e2e_value SNAP_INFO)" ;;
 esac
 if [ -n "${before:-}" ] && [ -n "${first:-}" ] && [ "$first" -eq $((before + 1)) ]; then
 	bed_pass "the restored guest continues the count (last before $before, first after $first)"
