@@ -482,6 +482,7 @@ static void snapshot_create(struct controller *c, const json_t *body, struct api
 	const char *type = opt_string(body, "snapshot_type", &bad);
 	struct snapshot_state *st;
 	struct err_buf err;
+	uint64_t t0 = snapshot_timing_now_ns(), t1;
 
 	if (!only_keys(body, keys, 4, resp))
 		return;
@@ -511,12 +512,14 @@ static void snapshot_create(struct controller *c, const json_t *body, struct api
 	if (snapshot_vm_save(c->vmm->vm, &c->vmm->config, st, &err) ||
 	    snapshot_state_save(state_path, st, &err)) {
 		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
-	} else if (snapshot_vm_write_memory(c->vmm->vm, mem_path, &err)) {
+	} else if ((t1 = snapshot_timing_now_ns(),
+		    snapshot_vm_write_memory(c->vmm->vm, mem_path, &err))) {
 		/* No state file without its memory. */
 		unlink(state_path);
 		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
 	} else {
 		pr_info("snapshot written: state %s, memory %s", state_path, mem_path);
+		snapshot_timing_log_create(state_path, mem_path, t0, t1, snapshot_timing_now_ns());
 		api_response_no_content(resp);
 	}
 	snapshot_state_free(st);
@@ -648,6 +651,7 @@ static void snapshot_load(struct controller *c, const json_t *body, struct api_r
 	unsigned int nr_ov;
 	struct err_buf err;
 
+	c->vmm->load_request_ns = snapshot_timing_now_ns();
 	if (!only_keys(body, keys, 7, resp))
 		return;
 	if (bad || !state_path) {
