@@ -651,7 +651,6 @@ static void snapshot_load(struct controller *c, const json_t *body, struct api_r
 	unsigned int nr_ov;
 	struct err_buf err;
 
-	c->vmm->load_request_ns = snapshot_timing_now_ns();
 	if (!only_keys(body, keys, 7, resp))
 		return;
 	if (bad || !state_path) {
@@ -775,6 +774,8 @@ void controller_handle(void *ctx, const struct api_request *req, struct api_resp
 		snapshot_create(c, body, resp);
 		break;
 	case API_PUT_SNAPSHOT_LOAD:
+		/* Where "load request to first vCPU exit" starts (snapshot_timing.h). */
+		c->vmm->load_request_ns = snapshot_timing_now_ns();
 		if (c->boot_resources_configured)
 			api_response_error(resp, 400, CONTROLLER_ERR_LOAD_AFTER_CONFIG);
 		else
