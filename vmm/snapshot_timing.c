@@ -27,16 +27,24 @@ void snapshot_timing_arm(struct snapshot_timing *t, uint64_t request_ns)
 	atomic_store_explicit(&t->armed, true, memory_order_release);
 }
 
-void snapshot_timing_first_exit(struct snapshot_timing *t)
+void snapshot_timing_first_exit(struct snapshot_timing *t, const struct kvm_run *run)
 {
 	uint64_t now = snapshot_timing_now_ns();
+	unsigned long long where = 0;
 
 	/* Several vCPUs may exit at once: the exchange picks one. */
 	if (!atomic_exchange_explicit(&t->armed, false, memory_order_acquire))
 		return;
+	/* Which exit it was says how long the guest may have run before it. */
+	if (run->exit_reason == KVM_EXIT_IO)
+		where = run->io.port;
+	else if (run->exit_reason == KVM_EXIT_MMIO)
+		where = run->mmio.phys_addr;
 	pr_info("snapshot load: first vCPU exit %.3f ms after the load request "
-		"(restore of state, memory and devices %.3f ms, vCPU start to first exit %.3f ms)",
-		ms(t->request_ns, now), ms(t->request_ns, t->restored_ns), ms(t->restored_ns, now));
+		"(restore of state, memory and devices %.3f ms, vCPU start to first exit %.3f ms; "
+		"KVM exit reason %u at 0x%llx)",
+		ms(t->request_ns, now), ms(t->request_ns, t->restored_ns), ms(t->restored_ns, now),
+		run->exit_reason, where);
 }
 
 static long long file_bytes(const char *path)

@@ -14,6 +14,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <linux/kvm.h>
+
 struct snapshot_timing {
 	uint64_t request_ns;  /* CLOCK_MONOTONIC: the load request reached the controller */
 	uint64_t restored_ns; /* state, memory and devices restored; vCPUs about to start */
@@ -25,14 +27,14 @@ uint64_t snapshot_timing_now_ns(void);
 /* Before the restored microVM's vCPUs start running. */
 void snapshot_timing_arm(struct snapshot_timing *t, uint64_t request_ns);
 
-/* Logs the load line; only the first caller after an arm does. */
-void snapshot_timing_first_exit(struct snapshot_timing *t);
+/* Logs the load line (with @run's exit); only the first caller after an arm does. */
+void snapshot_timing_first_exit(struct snapshot_timing *t, const struct kvm_run *run);
 
 /* From a vCPU thread after every KVM_RUN that returned. */
-static inline void snapshot_timing_on_exit(struct snapshot_timing *t)
+static inline void snapshot_timing_on_exit(struct snapshot_timing *t, const struct kvm_run *run)
 {
 	if (__builtin_expect(atomic_load_explicit(&t->armed, memory_order_relaxed), 0))
-		snapshot_timing_first_exit(t);
+		snapshot_timing_first_exit(t, run);
 }
 
 /*

@@ -186,8 +186,10 @@ sblog() { grep -a "^SB_LOG $1 " "$console" | cut -d' ' -f3- || true; }
 create_line() { # TAG -> "state_bytes state_ms mem_bytes mem_ms"
 	sblog "$1" | sed -n 's/.*snapshot create: state \([0-9-]*\) bytes in \([0-9.]*\) ms, memory \([0-9-]*\) bytes in \([0-9.]*\) ms.*/\1 \2 \3 \4/p' | tail -n1
 }
-first_exit() { # TAG -> "total_ms restore_ms"
-	sblog "$1" | sed -n 's/.*first vCPU exit \([0-9.]*\) ms after the load request (restore of state, memory and devices \([0-9.]*\) ms.*/\1 \2/p' | head -n1
+first_exit() { # TAG -> "total_ms restore_ms exit" (exit: KVM reason@port/address, if logged)
+	sblog "$1" | sed -n 's/.*first vCPU exit \([0-9.]*\) ms after the load request (restore of state, memory and devices \([0-9.]*\) ms.*/\1 \2/p' | head -n1 |
+		tr '\n' ' '
+	sblog "$1" | sed -n 's/.*first vCPU exit .*KVM exit reason \([0-9]*\) at \(0x[0-9a-f]*\).*/\1@\2/p' | head -n1
 }
 sbval() { grep -a "^$1 $2 " "$console" | tail -n1 | cut -d' ' -f3- | tr -d '\r' || true; }
 ticks_note() { # "before first last" -> note
@@ -241,23 +243,23 @@ for s in $sizes; do
 				failed=1
 			fi
 			rt=$(ok_ms "$t-loadf")
-			read -r fe rs <<<"$(first_exit "$t-loadf")" || true
+			read -r fe rs fx <<<"$(first_exit "$t-loadf")" || true
 			if [ -n "$rt" ] && [ -n "${fe:-}" ]; then
 				rec ig_loadf "$s" "$rt"
 				rec ig_loadf_first "$s" "$fe"
 				rec ig_loadf_restore "$s" "$rs"
-				line+=" load File ${rt} ms, first vCPU exit ${fe} ms (restore ${rs} ms), $(ticks_note "$(sbval SB_TICKS "$t-loadf")");"
+				line+=" load File ${rt} ms, first vCPU exit ${fe} ms (restore ${rs} ms, exit ${fx:-?}), $(ticks_note "$(sbval SB_TICKS "$t-loadf")");"
 			else
 				line+=" load File FAILED (round trip ${rt:-?} ms, no first-exit line?);"
 				failed=1
 			fi
 			if [ "$uffd_note" = "Uffd: supported" ]; then
 				rt=$(ok_ms "$t-loadu")
-				read -r fe rs <<<"$(first_exit "$t-loadu")" || true
+				read -r fe rs fx <<<"$(first_exit "$t-loadu")" || true
 				if [ -n "$rt" ] && [ -n "${fe:-}" ]; then
 					rec ig_loadu "$s" "$rt"
 					rec ig_loadu_first "$s" "$fe"
-					line+=" load Uffd ${rt} ms, first vCPU exit ${fe} ms, $(ticks_note "$(sbval SB_TICKS "$t-loadu")");"
+					line+=" load Uffd ${rt} ms, first vCPU exit ${fe} ms (restore ${rs} ms, exit ${fx:-?}), $(ticks_note "$(sbval SB_TICKS "$t-loadu")");"
 				else
 					line+=" load Uffd FAILED;"
 					failed=1
