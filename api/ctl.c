@@ -51,8 +51,9 @@ static void usage(FILE *out)
 		"  version                    GET /version\n"
 		"  snapshot-create SNAP MEM [--diff]\n"
 		"                             PUT /snapshot/create (the VM must be paused)\n"
-		"  snapshot-load SNAP MEM [--resume] [--uffd]\n"
-		"                             PUT /snapshot/load; --uffd: MEM is the UFFD socket\n"
+		"  snapshot-load SNAP MEM [--resume] [--uffd] [--track-dirty-pages]\n"
+		"                             PUT /snapshot/load; --uffd: MEM is the UFFD socket;\n"
+		"                             --track-dirty-pages: allow Diff snapshots after it\n"
 		"  ctrl-alt-del               PUT /actions SendCtrlAltDel\n"
 		"  flush-metrics              PUT /actions FlushMetrics\n"
 		"  raw METHOD PATH [BODY]     any request; BODY @FILE reads a file, - reads stdin\n"
@@ -323,12 +324,16 @@ static int cmd_snapshot_create(struct ctl *ctl, const char *snap, const char *me
 }
 
 static int cmd_snapshot_load(struct ctl *ctl, const char *snap, const char *mem, bool resume,
-			     bool uffd)
+			     bool uffd, bool track)
 {
-	return call_json(ctl, "PUT", "/snapshot/load",
-			 json_pack("{s:s, s:{s:s, s:s}, s:b}", "snapshot_path", snap, "mem_backend",
-				   "backend_type", uffd ? "Uffd" : "File", "backend_path", mem,
-				   "resume_vm", resume));
+	json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:b}", "snapshot_path", snap, "mem_backend",
+				 "backend_type", uffd ? "Uffd" : "File", "backend_path", mem,
+				 "resume_vm", resume);
+
+	/* Only when asked: the body stays Firecracker's minimal one otherwise. */
+	if (body && track)
+		json_object_set_new(body, "track_dirty_pages", json_true());
+	return call_json(ctl, "PUT", "/snapshot/load", body);
 }
 
 /* A raw BODY argument: literal JSON, @FILE, or - for stdin. */
@@ -376,7 +381,7 @@ static int cmd_raw(struct ctl *ctl, const char *method, const char *path, const 
 struct cmd_args {
 	const char *pos[3];
 	int npos;
-	bool diff, resume, uffd, start;
+	bool diff, resume, uffd, start, track;
 };
 
 static int parse_cmd_args(const char *cmd, int argc, char **argv, int min, int max,
@@ -396,6 +401,7 @@ static int parse_cmd_args(const char *cmd, int argc, char **argv, int min, int m
 			a->resume |= strcmp(arg, "--resume") == 0;
 			a->uffd |= strcmp(arg, "--uffd") == 0;
 			a->start |= strcmp(arg, "--start") == 0;
+			a->track |= strcmp(arg, "--track-dirty-pages") == 0;
 			continue;
 		}
 		if (a->npos == max)
@@ -410,7 +416,8 @@ static int parse_cmd_args(const char *cmd, int argc, char **argv, int min, int m
 static int run(struct ctl *ctl, const char *cmd, int argc, char **argv)
 {
 	static const char *const snap_create_flags[] = { "--diff", NULL };
-	static const char *const snap_load_flags[] = { "--resume", "--uffd", NULL };
+	static const char *const snap_load_flags[] = { "--resume", "--uffd", "--track-dirty-pages",
+							NULL };
 	static const char *const configure_flags[] = { "--start", NULL };
 	static const struct {
 		const char *name, *get_path, *action, *vm_state;
@@ -450,7 +457,8 @@ static int run(struct ctl *ctl, const char *cmd, int argc, char **argv)
 	}
 	if (strcmp(cmd, "snapshot-load") == 0) {
 		ret = parse_cmd_args(cmd, argc, argv, 2, 2, snap_load_flags, &a);
-		return ret ? ret : cmd_snapshot_load(ctl, a.pos[0], a.pos[1], a.resume, a.uffd);
+		return ret ? ret : cmd_snapshot_load(ctl, a.pos[0], a.pos[1], a.resume, a.uffd,
+							 a.track);
 	}
 	if (strcmp(cmd, "raw") == 0) {
 		ret = parse_cmd_args(cmd, argc, argv, 2, 3, NULL, &a);

@@ -30,7 +30,7 @@
 #define SNAPSHOT_MAGIC_ID_MASK 0xffffffff00000000ULL /* the "IGNS" part */
 #define SNAPSHOT_MAGIC_ARCH(m) ((unsigned int)(((m) >> 16) & 0xffff))
 
-#define SNAPSHOT_VERSION_MAJOR 1
+#define SNAPSHOT_VERSION_MAJOR 2
 #define SNAPSHOT_VERSION_MINOR 0
 
 #define SNAPSHOT_HEADER_SIZE 24

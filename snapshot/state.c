@@ -489,20 +489,46 @@ static void check_transport(struct snap_reader *r, const struct snapshot_state *
 		check_queue(r, st, i, &t->queues[i]);
 }
 
-static void visit_blk(struct snap_io *io, struct virtio_blk_state *b)
+static void visit_blk(struct snap_io *io, struct virtio_blk_state *b, struct snapshot_drive *d)
 {
 	visit_transport(io, &b->transport);
 	snap_io_string(io, 40, "drive_id", b->drive_id, DRIVE_ID_MAX);
 	snap_io_u64(io, 41, "capacity_sectors", &b->capacity_sectors);
+	/* Format 2: the host side, so a restore reopens the same file the same way. */
+	snap_io_string(io, 50, "path_on_host", d->path_on_host, SNAPSHOT_PATH_MAX);
+	snap_io_flag(io, 51, "is_root_device", &d->is_root_device);
+	snap_io_flag(io, 52, "is_read_only", &d->is_read_only);
+	snap_io_flag(io, 53, "has_partuuid", &d->has_partuuid);
+	if (d->has_partuuid)
+		snap_io_string(io, 54, "partuuid", d->partuuid, SNAPSHOT_PARTUUID_MAX);
+	snap_io_u8(io, 55, "cache_type", &d->cache_type);
+	snap_io_u8(io, 56, "io_engine", &d->io_engine);
 }
 
-static void visit_net(struct snap_io *io, struct virtio_net_state *n)
+static void check_drive(struct snap_reader *r, const struct snapshot_state *st, unsigned int i)
+{
+	const struct snapshot_drive *d = &st->drives[i];
+
+	if (d->cache_type > CACHE_NONE)
+		snap_reader_fail(r, "cache_type", "unknown value %u", d->cache_type);
+	else if (d->io_engine > IO_ENGINE_ASYNC)
+		snap_reader_fail(r, "io_engine", "unknown value %u", d->io_engine);
+	else if (d->has_partuuid && !d->is_root_device)
+		snap_reader_fail(r, "partuuid", "set on a drive that is not the root device");
+	/* Restore rebuilds the slots root first (cmdline_drive_order): only slot 0 may be root. */
+	else if (d->is_root_device && i != 0)
+		snap_reader_fail(r, "is_root_device", "drive %u is root; only the first drive can be",
+				 i);
+}
+
+static void visit_net(struct snap_io *io, struct virtio_net_state *n, struct snapshot_net *h)
 {
 	visit_transport(io, &n->transport);
 	snap_io_string(io, 40, "iface_id", n->iface_id, NET_IFACE_ID_MAX);
 	snap_io_flag(io, 41, "has_mac", &n->has_mac);
 	snap_io_bytes(io, 42, "mac", n->mac, sizeof(n->mac));
 	snap_io_u16(io, 43, "mtu", &n->mtu);
+	snap_io_string(io, 50, "host_dev_name", h->host_dev_name, NET_HOST_DEV_NAME_MAX);
 }
 
 static void check_net(struct snap_reader *r, const struct virtio_net_state *n)
@@ -595,9 +621,10 @@ static int visit_state(struct snap_io *io, struct snapshot_state *st)
 	for (unsigned int i = 0; i < st->nr_blks; i++) {
 		if (snap_io_begin(io, SEC_VIRTIO_BLK, "virtio-blk"))
 			return -1;
-		visit_blk(io, &st->blks[i]);
+		visit_blk(io, &st->blks[i], &st->drives[i]);
 		if (r && !r->error) {
 			check_transport(r, st, &st->blks[i].transport);
+			check_drive(r, st, i);
 			check_unique(r, "drive_id", st->blks[i].drive_id, st->blks[0].drive_id,
 				     sizeof(st->blks[0]), i);
 		}
@@ -607,7 +634,7 @@ static int visit_state(struct snap_io *io, struct snapshot_state *st)
 	for (unsigned int i = 0; i < st->nr_nets; i++) {
 		if (snap_io_begin(io, SEC_VIRTIO_NET, "virtio-net"))
 			return -1;
-		visit_net(io, &st->nets[i]);
+		visit_net(io, &st->nets[i], &st->net_hosts[i]);
 		if (r && !r->error) {
 			check_transport(r, st, &st->nets[i].transport);
 			check_net(r, &st->nets[i]);

@@ -14,6 +14,7 @@
  * Sections, in this order (ids in state.c and docs/snapshots.md):
  *   machine, memory, vm, vcpu x vcpu_count, serial, i8042, devices,
  *   virtio-blk x nr_blks, virtio-net x nr_nets
+ * (format 2: virtio-blk and virtio-net also carry the device's host config)
  */
 #ifndef IGNIS_SNAPSHOT_STATE_H
 #define IGNIS_SNAPSHOT_STATE_H
@@ -35,6 +36,8 @@
 #define SNAPSHOT_MAX_CPUID 256     /* KVM's KVM_MAX_CPUID_ENTRIES */
 #define SNAPSHOT_XSAVE_MIN 4096    /* struct kvm_xsave: KVM_GET_XSAVE */
 #define SNAPSHOT_XSAVE_MAX 16384   /* KVM_GET_XSAVE2 with AMX is ~11 KiB */
+#define SNAPSHOT_PATH_MAX 4095     /* PATH_MAX - 1 */
+#define SNAPSHOT_PARTUUID_MAX 64   /* GPT: 36 characters, MBR: 11 */
 
 struct snapshot_msr {
 	uint32_t index;
@@ -59,6 +62,26 @@ struct snapshot_vcpu {
 	struct kvm_vcpu_events events;
 };
 
+/*
+ * A drive's host side, from its configuration (format 2): what a restore
+ * needs to reopen the same backing file the same way. The guest-visible
+ * side (transport, id, capacity) is struct virtio_blk_state.
+ */
+struct snapshot_drive {
+	char path_on_host[SNAPSHOT_PATH_MAX + 1];
+	uint8_t is_root_device;
+	uint8_t is_read_only;
+	uint8_t has_partuuid;
+	char partuuid[SNAPSHOT_PARTUUID_MAX + 1];
+	uint8_t cache_type; /* enum cache_type */
+	uint8_t io_engine;  /* enum io_engine */
+};
+
+/* A network interface's host side (format 2): its TAP, unless network_overrides names another. */
+struct snapshot_net {
+	char host_dev_name[NET_HOST_DEV_NAME_MAX + 1];
+};
+
 /* The in-kernel devices: PIC master/slave and IOAPIC (KVM_GET_IRQCHIP), PIT2, kvmclock. */
 struct snapshot_vm {
 	struct kvm_irqchip pic_master, pic_slave, ioapic;
@@ -77,8 +100,10 @@ struct snapshot_state {
 	struct i8042_state i8042;
 	unsigned int nr_blks;
 	struct virtio_blk_state blks[VM_MAX_DRIVES];
+	struct snapshot_drive drives[VM_MAX_DRIVES]; /* blks[i]'s host side */
 	unsigned int nr_nets;
 	struct virtio_net_state nets[VM_MAX_NETS];
+	struct snapshot_net net_hosts[VM_MAX_NETS]; /* nets[i]'s host side */
 };
 
 /* Zeroed; about a megabyte, so never on the stack. NULL on ENOMEM. */

@@ -17,6 +17,7 @@
 #include "devices/boot_timer.h"
 #include "log.h"
 #include "metrics.h"
+#include "snapshot_mem.h"
 #include "snapshot_vm.h"
 #include "state.h"
 
@@ -481,6 +482,7 @@ static void snapshot_create(struct controller *c, const json_t *body, struct api
 	const char *mem_path = opt_string(body, "mem_file_path", &bad);
 	const char *type = opt_string(body, "snapshot_type", &bad);
 	struct snapshot_state *st;
+	bool diff;
 	struct err_buf err;
 	uint64_t t0 = snapshot_timing_now_ns(), t1;
 
@@ -494,8 +496,13 @@ static void snapshot_create(struct controller *c, const json_t *body, struct api
 		bad_body(resp, "snapshot_type: expected \"Full\" or \"Diff\"");
 		return;
 	}
-	if (type && strcmp(type, "Diff") == 0) {
-		api_response_error(resp, 400, "Diff snapshots are not supported yet.");
+	diff = type && strcmp(type, "Diff") == 0;
+	/* Firecracker's words, then how to get there. */
+	if (diff && !c->vmm->config.machine.track_dirty_pages) {
+		api_response_error(resp, 400,
+				   "Diff snapshots are not allowed on uVMs with dirty page tracking "
+				   "disabled. Set track_dirty_pages in PUT /machine-config before "
+				   "boot, or in PUT /snapshot/load.");
 		return;
 	}
 	if (c->vmm->state != VMM_PAUSED) {
@@ -513,12 +520,13 @@ static void snapshot_create(struct controller *c, const json_t *body, struct api
 	    snapshot_state_save(state_path, st, &err)) {
 		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
 	} else if ((t1 = snapshot_timing_now_ns(),
-		    snapshot_vm_write_memory(c->vmm->vm, mem_path, &err))) {
+		    snapshot_mem_write(c->vmm->vm, mem_path, diff, &err))) {
 		/* No state file without its memory. */
 		unlink(state_path);
 		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
 	} else {
-		pr_info("snapshot written: state %s, memory %s", state_path, mem_path);
+		pr_info("%s snapshot written: state %s, memory %s", diff ? "diff" : "full",
+			state_path, mem_path);
 		snapshot_timing_log_create(state_path, mem_path, t0, t1, snapshot_timing_now_ns());
 		api_response_no_content(resp);
 	}
@@ -561,11 +569,19 @@ static int parse_overrides(const json_t *arr, struct snapshot_net_override *ov, 
 	return 0;
 }
 
+/* PUT /snapshot/load's memory: mem_backend (or mem_file_path) and huge_pages. */
+struct load_mem {
+	const char *path; /* the memory file, or the handler's socket with uffd */
+	bool uffd;
+	int huge_pages; /* an enum huge_pages, or -1: the snapshot's */
+};
+
 /*
  * Everything is checked and built aside and only then adopted: a failed
  * load leaves the configuration and the process as they were.
  */
-static int snapshot_load_do(struct controller *c, const char *state_path, const char *mem_path,
+static int snapshot_load_do(struct controller *c, const char *state_path,
+			    const struct load_mem *lm,
 			    const struct snapshot_net_override *ov, unsigned int nr_ov,
 			    bool track_dirty, bool resume, struct err_buf *err)
 {
@@ -575,6 +591,7 @@ static int snapshot_load_do(struct controller *c, const char *state_path, const 
 	uint64_t total = 0;
 	struct stat sb;
 	struct vm *vm = NULL;
+	struct restore_mem_source src = { .file_fd = -1, .uffd_path = lm->uffd ? lm->path : NULL };
 	int fd = -1, ret;
 
 	if (!st)
@@ -585,22 +602,37 @@ static int snapshot_load_do(struct controller *c, const char *state_path, const 
 		ret = snapshot_vm_config(st, ov, nr_ov, &nc, err);
 	if (ret)
 		goto out_cfg;
+	if (lm->huge_pages >= 0) {
+		nc.machine.huge_pages = (enum huge_pages)lm->huge_pages;
+		if (nc.machine.huge_pages != HUGE_PAGES_NONE && nc.machine.mem_size_mib % 2) {
+			ret = err_set(err, -EINVAL,
+				      "huge_pages \"%s\" needs a memory size that is a multiple of "
+				      "2 MiB; the snapshot has %u MiB",
+				      huge_pages_name(nc.machine.huge_pages), nc.machine.mem_size_mib);
+			goto out_cfg;
+		}
+	}
 	for (unsigned int i = 0; i < st->nr_regions; i++)
 		total += st->regions[i].size;
-	fd = open(mem_path, O_RDONLY | O_CLOEXEC);
+	/* With Uffd the handler has the memory file and checks it. */
+	if (lm->uffd)
+		goto build;
+	fd = open(lm->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		ret = err_set(err, -errno, "cannot open memory file %s: %s", mem_path, strerror(errno));
+		ret = err_set(err, -errno, "cannot open memory file %s: %s", lm->path, strerror(errno));
 		goto out_cfg;
 	}
 	if (fstat(fd, &sb) || (uint64_t)sb.st_size != total) {
 		ret = err_set(err, -EINVAL, "memory file %s is %lld bytes, the snapshot's memory is %llu",
-			      mem_path, (long long)sb.st_size, (unsigned long long)total);
+			      lm->path, (long long)sb.st_size, (unsigned long long)total);
 		goto out_cfg;
 	}
+	src.file_fd = fd;
+build:
 	nc.machine.track_dirty_pages = track_dirty;
 	nc.serial = saved.serial; /* PUT /serial before a load still applies */
 	vmm->config = nc;
-	vm = vmm_build_for_restore(vmm, fd, err);
+	vm = vmm_build_for_restore(vmm, &src, err);
 	ret = vm ? snapshot_vm_restore(vm, st, err) : -EINVAL;
 	if (ret) {
 		if (vm) {
@@ -612,7 +644,7 @@ static int snapshot_load_do(struct controller *c, const char *state_path, const 
 		vmm->config = saved;
 		goto out;
 	}
-	/* The mapping holds the file; the fd is no longer needed. */
+	/* The mapping (or the copy in huge pages) holds the file; the fd is no longer needed. */
 	close(fd);
 	fd = -1;
 	ret = vmm_start_restored(vmm, vm, resume, err);
@@ -638,7 +670,7 @@ static void snapshot_load(struct controller *c, const json_t *body, struct api_r
 {
 	static const char *const keys[] = { "snapshot_path", "mem_backend", "mem_file_path",
 					    "enable_diff_snapshots", "track_dirty_pages",
-					    "resume_vm", "network_overrides" };
+					    "resume_vm", "network_overrides", "huge_pages" };
 	static const char *const be_keys[] = { "backend_type", "backend_path" };
 	struct snapshot_net_override ov[SNAPSHOT_MAX_OVERRIDES];
 	const json_t *be = json_object_get(body, "mem_backend");
@@ -648,10 +680,13 @@ static void snapshot_load(struct controller *c, const json_t *body, struct api_r
 	bool bad = false;
 	const char *state_path = opt_string(body, "snapshot_path", &bad);
 	const char *mem_path = opt_string(body, "mem_file_path", &bad);
+	bool bad_huge = false;
+	const char *huge = opt_string(body, "huge_pages", &bad_huge);
+	struct load_mem lm = { .huge_pages = -1 };
 	unsigned int nr_ov;
 	struct err_buf err;
 
-	if (!only_keys(body, keys, 7, resp))
+	if (!only_keys(body, keys, 8, resp))
 		return;
 	if (bad || !state_path) {
 		bad_body(resp, "snapshot_path: expected a non-empty string");
@@ -661,6 +696,15 @@ static void snapshot_load(struct controller *c, const json_t *body, struct api_r
 	    (diff && !json_is_boolean(diff))) {
 		bad_body(resp, "resume_vm, track_dirty_pages and enable_diff_snapshots are booleans");
 		return;
+	}
+	if (bad_huge || (huge && strcmp(huge, "Snapshot"))) {
+		for (int hp = HUGE_PAGES_NONE; huge && hp <= HUGE_PAGES_2M; hp++)
+			if (strcmp(huge, huge_pages_name((enum huge_pages)hp)) == 0)
+				lm.huge_pages = hp;
+		if (lm.huge_pages < 0) {
+			bad_body(resp, "huge_pages: expected \"Snapshot\", \"None\", \"Transparent\" or \"2M\"");
+			return;
+		}
 	}
 	if (be && mem_path) {
 		bad_body(resp, "give mem_backend or the deprecated mem_file_path, not both");
@@ -680,11 +724,8 @@ static void snapshot_load(struct controller *c, const json_t *body, struct api_r
 			bad_body(resp, "mem_backend: backend_type and backend_path are non-empty strings");
 			return;
 		}
-		if (strcmp(type, "Uffd") == 0) {
-			api_response_error(resp, 400, "The Uffd memory backend is not supported yet.");
-			return;
-		}
-		if (strcmp(type, "File")) {
+		lm.uffd = strcmp(type, "Uffd") == 0;
+		if (!lm.uffd && strcmp(type, "File")) {
 			bad_body(resp, "mem_backend.backend_type: expected \"File\" or \"Uffd\"");
 			return;
 		}
@@ -696,7 +737,8 @@ static void snapshot_load(struct controller *c, const json_t *body, struct api_r
 	}
 	if (parse_overrides(json_object_get(body, "network_overrides"), ov, &nr_ov, resp))
 		return;
-	if (snapshot_load_do(c, state_path, mem_path, ov, nr_ov,
+	lm.path = mem_path;
+	if (snapshot_load_do(c, state_path, &lm, ov, nr_ov,
 			     json_is_true(track) || json_is_true(diff), json_is_true(resume), &err)) {
 		api_response_error(resp, 400, "Load snapshot error: %s", err.msg);
 		return;

@@ -20,7 +20,9 @@
 #include "config.h"
 #include "controller.h"
 #include "server.h"
+#include "describe.h"
 #include "devices/boot_timer.h"
+#include "format.h"
 #include "log.h"
 #include "seccomp.h"
 #include "vcpu.h"
@@ -74,6 +76,8 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_SECCOMP_FILTER,
 	OPT_PRINT_SECCOMP_STATS,
+	OPT_SNAPSHOT_VERSION,
+	OPT_DESCRIBE_SNAPSHOT,
 	OPT_IGNORED_VALUE, /* accepted for Firecracker compatibility; not used yet */
 	OPT_IGNORED_FLAG,
 };
@@ -99,6 +103,8 @@ static const struct option options[] = {
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "print-seccomp-stats", no_argument, NULL, OPT_PRINT_SECCOMP_STATS },
+	{ "snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION },
+	{ "describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -118,12 +124,26 @@ static void usage(FILE *out)
 		"  --show-level              prefix log lines with their level\n"
 		"  --show-log-origin         prefix log lines with file:line\n"
 		"  --version                 print the version and exit\n"
+		"  --snapshot-version        print the snapshot format version this ignis writes\n"
+		"  --describe-snapshot FILE  print a snapshot state file's version and contents\n"
 		"  --no-seccomp              run without the per-thread seccomp filters\n"
 		"  --seccomp-filter FILE     custom seccomp policy (JSON, see docs/seccomp.md)\n"
 		"  --print-seccomp-stats     print each thread's allowlist size and exit\n"
 		"The guest's serial console is this process's stdin/stdout.\n"
 		"Exit codes: 0 guest stopped, 1 error, 148 bad syscall (seccomp), 152 bad configuration,\n"
 		"153 bad arguments.\n");
+}
+
+/* --describe-snapshot: like --version, it acts at once and exits. */
+static int describe_snapshot(const char *path)
+{
+	struct err_buf err = { "" };
+
+	if (snapshot_describe(stdout, path, &err)) {
+		fprintf(stderr, "ignis: %s\n", err.msg);
+		return EXIT_GENERIC;
+	}
+	return EXIT_OK;
 }
 
 static int parse_args(int argc, char **argv, struct cli *cli)
@@ -152,6 +172,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_HELP:
 			usage(stdout);
 			exit(EXIT_OK);
+		case OPT_SNAPSHOT_VERSION:
+			printf("%u.%u\n", SNAPSHOT_VERSION_MAJOR, SNAPSHOT_VERSION_MINOR);
+			exit(EXIT_OK);
+		case OPT_DESCRIBE_SNAPSHOT:
+			exit(describe_snapshot(optarg));
 		case OPT_METRICS_PATH: cli->metrics_path = optarg; break;
 		case OPT_NO_SECCOMP: cli->no_seccomp = true; break;
 		case OPT_SECCOMP_FILTER: cli->seccomp_filter = optarg; break;

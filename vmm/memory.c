@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -107,6 +108,17 @@ int guest_mem_alloc(struct guest_mem *mem, const struct guest_range *ranges, uns
 	return 0;
 }
 
+int guest_mem_alloc_error(int ret, const struct machine_config *mc, struct err_buf *err)
+{
+	if (ret == -ENOMEM && mc->huge_pages == HUGE_PAGES_2M)
+		return err_set(err, ret,
+			       "cannot allocate %u MiB of 2 MiB huge pages: not enough are reserved "
+			       "(see /proc/sys/vm/nr_hugepages; %u pages needed)",
+			       mc->mem_size_mib, mc->mem_size_mib / 2);
+	return err_set(err, ret, "cannot allocate %u MiB of guest memory: %s", mc->mem_size_mib,
+		       strerror(-ret));
+}
+
 int guest_mem_map_file(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
 		       int fd)
 {
@@ -128,7 +140,28 @@ void guest_mem_free(struct guest_mem *mem)
 {
 	if (mem->mapping)
 		munmap(mem->mapping, mem->mapping_len);
+	if (mem->dirty) {
+		dirty_bitmap_free(mem->dirty);
+		free(mem->dirty);
+	}
 	memset(mem, 0, sizeof(*mem));
+}
+
+int guest_mem_track_dirty(struct guest_mem *mem)
+{
+	struct dirty_bitmap *bm;
+
+	if (mem->dirty)
+		return 0;
+	bm = malloc(sizeof(*bm));
+	if (!bm)
+		return -ENOMEM;
+	if (dirty_bitmap_init(bm, (mem->total_size + DIRTY_PAGE_SIZE - 1) / DIRTY_PAGE_SIZE)) {
+		free(bm);
+		return -ENOMEM;
+	}
+	mem->dirty = bm;
+	return 0;
 }
 
 int guest_mem_init_view(struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t size)
@@ -142,9 +175,12 @@ int guest_mem_init_view(struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t
 	return 0;
 }
 
-void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+/* The host pointer and memory-file offset of [gpa, gpa+len), inside one region. */
+static void *lookup(const struct guest_mem *mem, uint64_t gpa, uint64_t len, uint64_t *file_off)
 {
-	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+	uint64_t off = 0;
+
+	for (unsigned int i = 0; i < mem->nr_regions; off += mem->regions[i].size, i++) {
 		const struct guest_region *r = &mem->regions[i];
 
 		if (gpa < r->gpa || gpa - r->gpa >= r->size)
@@ -152,9 +188,36 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 		/* Written as a subtraction so that no sum can overflow. */
 		if (len > r->size - (gpa - r->gpa))
 			return NULL;
+		*file_off = off + (gpa - r->gpa);
 		return r->host + (gpa - r->gpa);
 	}
 	return NULL;
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t off;
+
+	return lookup(mem, gpa, len, &off);
+}
+
+void *guest_mem_ptr_write(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t off;
+	void *p = lookup(mem, gpa, len, &off);
+
+	if (p && mem->dirty)
+		dirty_bitmap_mark(mem->dirty, off, len);
+	return p;
+}
+
+uint64_t guest_mem_region_offset(const struct guest_mem *mem, unsigned int index)
+{
+	uint64_t off = 0;
+
+	for (unsigned int i = 0; i < index && i < mem->nr_regions; i++)
+		off += mem->regions[i].size;
+	return off;
 }
 
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len)
@@ -169,7 +232,7 @@ int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t 
 
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len)
 {
-	void *dst = guest_mem_ptr(mem, gpa, len);
+	void *dst = guest_mem_ptr_write(mem, gpa, len);
 
 	if (!dst)
 		return -EFAULT;
@@ -179,7 +242,7 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 
 int guest_mem_clear(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
-	void *dst = guest_mem_ptr(mem, gpa, len);
+	void *dst = guest_mem_ptr_write(mem, gpa, len);
 
 	if (!dst)
 		return -EFAULT;

@@ -20,6 +20,7 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <libseccomp.h>
 
 #include "log.h"
@@ -218,6 +219,10 @@ static void build_vmm(struct builder *b)
 		KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_XSAVE, KVM_GET_XSAVE2,
 		KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_TSC_KHZ, KVM_GET_CPUID2,
 		KVM_GET_MSRS, KVM_GET_VCPU_EVENTS, KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
+		/* With track_dirty_pages: each slot's log (read, clear, re-protect). */
+		KVM_GET_DIRTY_LOG,
+		/* Stopping a Uffd-restored VM: faults waiting for the handler complete. */
+		UFFDIO_UNREGISTER,
 	};
 
 	allow_common(b);
@@ -250,6 +255,9 @@ static void build_vmm(struct builder *b)
 	ALLOW_IF(b, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TMPFILE | O_ACCMODE,
 				    O_DIRECTORY));
 	ALLOW(b, getrandom);
+	/* The memory file: written at offsets; a diff is sized first, holes left. */
+	ALLOW(b, pwrite64);
+	ALLOW(b, ftruncate);
 	ALLOW(b, rename);
 	ALLOW(b, renameat);
 	/* Pause and stop: the kick signal to vCPU threads, nothing else. */

@@ -19,13 +19,12 @@
 /* Gathers @vm's state (paused) and @cfg's machine config into @st. */
 int snapshot_vm_save(struct vm *vm, const struct vm_config *cfg, struct snapshot_state *st,
 		     struct err_buf *err);
-/* Writes guest RAM in GPA order to @path (temporary name, fsync, rename). */
-int snapshot_vm_write_memory(const struct vm *vm, const char *path, struct err_buf *err);
+/* The memory file: snapshot_mem.h. */
 
 /*
- * The configuration a snapshot restores: its machine config and network
- * interfaces (each needs a host_dev_name from @overrides, iface_id -> TAP).
- * Refuses snapshots with drives (the state file does not record their files).
+ * The configuration a snapshot restores: its machine config, drives (the
+ * saved files, opened as they were) and network interfaces (the saved TAP,
+ * or the host_dev_name @overrides gives for that iface_id).
  * @cfg must be freshly initialised; on failure it may hold partial contents
  * the caller frees.
  */

@@ -101,30 +101,24 @@ static int vm_create_kvm(struct vm *vm, struct err_buf *err)
 	return 0;
 }
 
-static int vm_setup_memory(struct vm *vm, const struct machine_config *mc, int mem_fd,
-			   struct err_buf *err)
+static int vm_setup_memory(struct vm *vm, const struct machine_config *mc,
+			   const struct restore_mem_source *restore, struct err_buf *err)
 {
 	struct guest_range ranges[2];
 	uint64_t bytes = (uint64_t)mc->mem_size_mib << 20;
 	unsigned int nr = x86_memory_ranges(bytes, ranges);
 	int ret;
 
-	if (mem_fd >= 0) {
-		ret = guest_mem_map_file(&vm->mem, ranges, nr, mem_fd);
-		if (ret)
-			return err_set(err, ret, "cannot map the snapshot memory file: %s",
-				       strerror(-ret));
-	} else {
-		ret = guest_mem_alloc(&vm->mem, ranges, nr, mc->huge_pages);
-	}
-	if (ret == -ENOMEM && mc->huge_pages == HUGE_PAGES_2M)
-		return err_set(err, ret,
-			       "cannot allocate %u MiB of 2 MiB huge pages: not enough are reserved "
-			       "(see /proc/sys/vm/nr_hugepages; %u pages needed)",
-			       mc->mem_size_mib, mc->mem_size_mib / 2);
+	if (restore)
+		ret = restore_mem_setup(&vm->mem, mc, ranges, nr, restore, vm->opts.loop,
+					&vm->mem_uffd, err);
+	else if ((ret = guest_mem_alloc(&vm->mem, ranges, nr, mc->huge_pages)))
+		guest_mem_alloc_error(ret, mc, err);
 	if (ret)
-		return err_set(err, ret, "cannot allocate %u MiB of guest memory: %s",
-			       mc->mem_size_mib, strerror(-ret));
+		return ret;
+	/* Before anything is loaded: a diff since boot must include what the VMM put there. */
+	if (mc->track_dirty_pages && guest_mem_track_dirty(&vm->mem))
+		return err_set(err, -ENOMEM, "out of memory for the dirty page bitmap");
 
 	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
 		const struct guest_region *r = &vm->mem.regions[i];
@@ -308,9 +302,9 @@ static int eventfd_create(int *out, struct err_buf *err)
 	return *out < 0 ? err_set(err, -errno, "eventfd: %s", strerror(errno)) : 0;
 }
 
-/* @mem_fd < 0: a fresh boot; else a restore onto that memory file (no kernel, no boot state). */
+/* @restore NULL: a fresh boot; else a restore onto that memory (no kernel, no boot state). */
 static int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
-		    int mem_fd, struct err_buf *err)
+		    const struct restore_mem_source *restore, struct err_buf *err)
 {
 	char cmdline[CMDLINE_MAX_SIZE + 1];
 	uint64_t entry = 0;
@@ -321,13 +315,14 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->serial_irq_fd = vm->i8042_irq_fd = vm->serial_out_fd = -1;
 	vm->reset_fd = -1;
+	vm->mem_uffd.uffd = vm->mem_uffd.sock = -1;
 	vm->nr_vcpus = 0;
 	vm->smt = cfg->machine.smt;
 	atomic_init(&vm->stopping, false);
 	pthread_mutex_init(&vm->run_lock, NULL);
 	pthread_cond_init(&vm->run_cond, NULL);
 
-	if (mem_fd < 0) {
+	if (!restore) {
 		ret = vm_config_validate_boot(cfg, err);
 		if (ret)
 			return ret;
@@ -348,14 +343,14 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_
 	if (!ret)
 		ret = vm_create_kvm(vm, err);
 	if (!ret)
-		ret = vm_setup_memory(vm, &cfg->machine, mem_fd, err);
+		ret = vm_setup_memory(vm, &cfg->machine, restore, err);
 	if (!ret)
 		ret = vm_setup_devices(vm, opts, err);
 	if (!ret)
 		ret = vm_setup_drives(vm, cfg, err);
 	if (!ret)
 		ret = vm_setup_nets(vm, cfg, err);
-	if (!ret && mem_fd < 0)
+	if (!ret && !restore)
 		ret = x86_boot_setup(&vm->mem, &cfg->boot, cmdline, cfg->machine.vcpu_count,
 				     &entry, err);
 	for (unsigned int i = 0; !ret && i < cfg->machine.vcpu_count; i++) {
@@ -365,7 +360,7 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_
 		vm->nr_vcpus = i + 1;
 	}
 	/* nr_vcpus must be final before CPUID (topology) is computed. */
-	for (unsigned int i = 0; !ret && mem_fd < 0 && i < vm->nr_vcpus; i++)
+	for (unsigned int i = 0; !ret && !restore && i < vm->nr_vcpus; i++)
 		ret = vcpu_configure_boot(&vm->vcpus[i], entry, err);
 	if (ret) {
 		vm_destroy(vm);
@@ -381,13 +376,13 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
 	      struct err_buf *err)
 {
-	return vm_build(vm, cfg, opts, -1, err);
+	return vm_build(vm, cfg, opts, NULL, err);
 }
 
 int vm_create_for_restore(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
-			  int mem_fd, struct err_buf *err)
+			  const struct restore_mem_source *restore, struct err_buf *err)
 {
-	return vm_build(vm, cfg, opts, mem_fd, err);
+	return vm_build(vm, cfg, opts, restore, err);
 }
 
 int vm_start(struct vm *vm)
@@ -436,6 +431,8 @@ void vm_stop(struct vm *vm)
 	pthread_mutex_unlock(&vm->run_lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	/* A vCPU waiting for the Uffd handler cannot see the kick otherwise. */
+	restore_mem_uffd_unblock(&vm->mem_uffd, &vm->mem);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 }
@@ -504,6 +501,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	vm->vm_fd = -1;
 	guest_mem_free(&vm->mem);
+	/* After the unmap: the handler sees the VM go only once its RAM is gone. */
+	restore_mem_uffd_close(&vm->mem_uffd);
 	free(vm->supported_cpuid);
 	vm->supported_cpuid = NULL;
 	close_fd(&vm->kvm_fd);

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "event_loop.h"
 #include "memory.h"
+#include "restore_mem.h"
 #include "snapshot_timing.h"
 #include "vcpu.h"
 
@@ -52,6 +53,7 @@ struct vm {
 	bool smt;
 
 	struct guest_mem mem;
+	struct restore_mem_uffd mem_uffd; /* Uffd backend: open for the VM's life */
 	struct bus pio_bus;
 	struct bus mmio_bus;
 
@@ -88,12 +90,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *
 	      struct err_buf *err);
 /*
  * Snapshot restore: the same machine (devices, memory slots, vCPUs) with guest
- * RAM mapped MAP_PRIVATE from @mem_fd, and no kernel loading or boot register
+ * RAM from @restore (restore_mem.h), and no kernel loading or boot register
  * set-up; the caller then loads the saved state (snapshot_vm.h). On failure
  * everything is torn down, as with vm_create().
  */
 int vm_create_for_restore(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,
-			  int mem_fd, struct err_buf *err);
+			  const struct restore_mem_source *restore, struct err_buf *err);
 /* Starts one thread per vCPU. */
 int vm_start(struct vm *vm);
 /* Parks every vCPU outside KVM_RUN and settles device I/O; returns once they are. */

@@ -217,7 +217,8 @@ int vmm_start(struct vmm *vmm, struct err_buf *err)
 	return 0;
 }
 
-struct vm *vmm_build_for_restore(struct vmm *vmm, int mem_fd, struct err_buf *err)
+struct vm *vmm_build_for_restore(struct vmm *vmm, const struct restore_mem_source *mem,
+				 struct err_buf *err)
 {
 	struct vm_opts vo;
 	struct vm *vm;
@@ -232,7 +233,7 @@ struct vm *vmm_build_for_restore(struct vmm *vmm, int mem_fd, struct err_buf *er
 		err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (vm_create_for_restore(vm, &vmm->config, &vo, mem_fd, err)) {
+	if (vm_create_for_restore(vm, &vmm->config, &vo, mem, err)) {
 		free(vm);
 		return NULL;
 	}

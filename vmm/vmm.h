@@ -61,11 +61,12 @@ void vmm_destroy(struct vmm *vmm);
 int vmm_start(struct vmm *vmm, struct err_buf *err);
 /*
  * Snapshot load: builds (not starts) a microVM from vmm->config with its RAM
- * mapped from @mem_fd; NULL with @err on failure, nothing left behind. The
+ * from @mem (restore_mem.h); NULL with @err on failure, nothing left behind. The
  * caller loads the saved state into it, then vmm_start_restored() adopts it
  * (or vm_destroy() + free() drop it).
  */
-struct vm *vmm_build_for_restore(struct vmm *vmm, int mem_fd, struct err_buf *err);
+struct vm *vmm_build_for_restore(struct vmm *vmm, const struct restore_mem_source *mem,
+				 struct err_buf *err);
 int vmm_start_restored(struct vmm *vmm, struct vm *vm, bool resume, struct err_buf *err);
 /* Firecracker's PATCH /vm: idempotent; -EINVAL before start. */
 int vmm_pause(struct vmm *vmm);

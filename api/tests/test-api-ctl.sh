@@ -149,9 +149,10 @@ run "ctl flush-metrics" 0 '' -- "$ctl" --api-sock "$sock" flush-metrics
 run "ctl version" 0 '"firecracker_version": "0.1.0"' -- "$ctl" --api-sock "$sock" version
 run "ctl snapshot-create" 0 '' -- "$ctl" --api-sock "$sock" snapshot-create /s/snap /s/mem --diff
 run "ctl snapshot-load" 0 '' -- "$ctl" --api-sock "$sock" snapshot-load /s/snap /s/mem --resume --uffd
+run "ctl snapshot-load --track-dirty-pages" 0 '' -- "$ctl" --api-sock "$sock" snapshot-load /s/snap /s/mem --track-dirty-pages
 "$ctl" --api-sock "$sock" config >"$work/config.json"
 jcheck "ctl snapshot bodies are Firecracker's SnapshotCreateParams / SnapshotLoadParams" \
-	'j["x-requests"][-3]["body"] == {"snapshot_path": "/s/snap", "mem_file_path": "/s/mem", "snapshot_type": "Diff"} and j["x-requests"][-2]["body"] == {"snapshot_path": "/s/snap", "mem_backend": {"backend_type": "Uffd", "backend_path": "/s/mem"}, "resume_vm": True}' \
+	'j["x-requests"][-4]["body"] == {"snapshot_path": "/s/snap", "mem_file_path": "/s/mem", "snapshot_type": "Diff"} and j["x-requests"][-3]["body"] == {"snapshot_path": "/s/snap", "mem_backend": {"backend_type": "Uffd", "backend_path": "/s/mem"}, "resume_vm": True} and j["x-requests"][-2]["body"] == {"snapshot_path": "/s/snap", "mem_backend": {"backend_type": "File", "backend_path": "/s/mem"}, "resume_vm": False, "track_dirty_pages": True}' \
 	"$work/config.json"
 jcheck "ctl actions and vm states went out as Firecracker's bodies" \
 	'{"action_type": "SendCtrlAltDel"} in [r["body"] for r in j["x-requests"]] and {"state": "Paused"} in [r["body"] for r in j["x-requests"]]' \

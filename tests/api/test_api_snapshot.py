@@ -5,7 +5,8 @@ The counter guest prints a 16-bit counter kept in guest memory as four hex
 digits per line. It is started, paused and snapshotted; the process is
 SIGKILLed; a new ignis loads the snapshot with resume_vm and its console
 must go on from the last value printed (not from 0000). Also: create while
-running is refused, Diff and Uffd are refused as not supported yet, a load
+running is refused, Diff without dirty page tracking is refused (Diff
+snapshots: test_api_snapshot_diff.py), Uffd without a handler is refused, a load
 after configuring boot resources gets Firecracker's message, and a corrupt
 state file is refused with a clear 400 while the process still accepts a
 correct load. Seccomp is on (the default). Exits 77 without /dev/kvm.
@@ -78,7 +79,8 @@ def main():
         check("pause", s == 204)
         s, f = vm.fault("PUT", "/snapshot/create",
                         {"snapshot_path": state, "mem_file_path": mem, "snapshot_type": "Diff"})
-        check("Diff: 400 not supported yet", s == 400 and "not supported yet" in f, f"({s} {f})")
+        check("Diff without track_dirty_pages: 400", s == 400 and "dirty page tracking disabled" in f,
+              f"({s} {f})")
         t0 = time.time()
         s, f = vm.fault("PUT", "/snapshot/create",
                         {"snapshot_path": state, "mem_file_path": mem, "snapshot_type": "Full"})
@@ -103,8 +105,8 @@ def main():
 
         vm = Ignis(ignis_bin, d3)
         s, f = vm.fault("PUT", "/snapshot/load", {"snapshot_path": state,
-                        "mem_backend": {"backend_type": "Uffd", "backend_path": "/x"}})
-        check("Uffd: 400 not supported yet", s == 400 and "not supported yet" in f, f"({s} {f})")
+                        "mem_backend": {"backend_type": "Uffd", "backend_path": os.path.join(work, "none.sock")}})
+        check("Uffd without a handler: 400 cannot connect", s == 400 and "cannot connect" in f, f"({s} {f})")
         bad = os.path.join(work, "bad.state")
         data = bytearray(open(state, "rb").read())
         data[len(data) // 2] ^= 0xff

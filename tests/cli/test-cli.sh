@@ -28,6 +28,10 @@ cfg() { printf '%s' "$1" >"$work/vm.json"; echo "$work/vm.json"; }
 
 expect "--version prints the version" 0 '^ignis v[0-9]+\.[0-9]+\.[0-9]+' -- --version
 expect "--help prints usage" 0 'Usage: ignis' -- --help
+expect "--snapshot-version prints the format version" 0 '^2\.0$' -- --snapshot-version
+expect "--describe-snapshot of a missing file" 1 "cannot open .*nope.state" -- --describe-snapshot "$work/nope.state"
+printf 'IGNS is not how this starts' >"$work/junk.state"
+expect "--describe-snapshot of a non-snapshot" 1 "not an ignis snapshot state file" -- --describe-snapshot "$work/junk.state"
 expect "unknown flag is an argument error" 153 "unknown or incomplete argument .--bogus." -- --bogus
 expect "flag missing its value is an argument error" 153 "argument" -- --config-file
 expect "--no-api needs --config-file" 153 "--no-api requires --config-file" -- --no-api

@@ -242,6 +242,16 @@ static inline struct snapshot_state *make_state(uint64_t seed, unsigned int nr_v
 		fill_transport(&st->blks[i].transport, 0x100000 + i * 0x10000);
 		snprintf(st->blks[i].drive_id, sizeof(st->blks[i].drive_id), "drive%u", i);
 		st->blks[i].capacity_sectors = rnd() >> 9;
+		snprintf(st->drives[i].path_on_host, sizeof(st->drives[i].path_on_host),
+			 "/srv/vm/disk-%u-%llx.ext4", i, (unsigned long long)rnd());
+		st->drives[i].is_root_device = i == 0;
+		st->drives[i].is_read_only = (uint8_t)(rnd() & 1);
+		st->drives[i].has_partuuid = i == 0;
+		if (i == 0)
+			snprintf(st->drives[i].partuuid, sizeof(st->drives[i].partuuid),
+				 "0eaa91a0-01");
+		st->drives[i].cache_type = (uint8_t)(rnd() % (CACHE_NONE + 1));
+		st->drives[i].io_engine = (uint8_t)(rnd() % (IO_ENGINE_ASYNC + 1));
 	}
 	st->nr_nets = nr_nets;
 	for (unsigned int i = 0; i < nr_nets; i++) {
@@ -250,6 +260,8 @@ static inline struct snapshot_state *make_state(uint64_t seed, unsigned int nr_v
 		st->nets[i].has_mac = 1;
 		rnd_bytes(st->nets[i].mac, 6);
 		st->nets[i].mtu = 1500;
+		snprintf(st->net_hosts[i].host_dev_name, sizeof(st->net_hosts[i].host_dev_name),
+			 "tap%u", i);
 	}
 	return st;
 }

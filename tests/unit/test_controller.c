@@ -333,3 +333,44 @@ Test(controller, vm_config_lists_network_interfaces_and_round_trips)
 	free(text);
 	json_decref(j);
 }
+
+Test(controller, snapshot_load_checks_backend_type_and_huge_pages)
+{
+	static const struct {
+		const char *body, *needle;
+	} cases[] = {
+		{ "{\"snapshot_path\": \"s\", \"mem_backend\": {\"backend_type\": \"Mmap\", \"backend_path\": \"m\"}}",
+		  "mem_backend.backend_type: expected \"File\" or \"Uffd\"" },
+		{ "{\"snapshot_path\": \"s\", \"huge_pages\": \"1G\", \"mem_file_path\": \"m\"}",
+		  "huge_pages: expected \"Snapshot\", \"None\", \"Transparent\" or \"2M\"" },
+		{ "{\"snapshot_path\": \"s\", \"huge_pages\": 2, \"mem_file_path\": \"m\"}",
+		  "huge_pages: expected" },
+		{ "{\"snapshot_path\": \"s\", \"huge_pages\": \"\", \"mem_file_path\": \"m\"}",
+		  "huge_pages: expected" },
+	};
+	int status;
+	char *msg;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		msg = fault(API_PUT_SNAPSHOT_LOAD, NULL, cases[i].body, &status);
+		cr_assert_eq(status, 400, "%s", cases[i].body);
+		cr_assert_not_null(strstr(msg, cases[i].needle), "\"%s\" for %s", msg, cases[i].body);
+		free(msg);
+	}
+}
+
+Test(controller, snapshot_load_with_uffd_reads_the_state_file_first)
+{
+	int status;
+	/* Every huge_pages value and Uffd are accepted as such: the state file is what fails. */
+	char *msg = fault(API_PUT_SNAPSHOT_LOAD, NULL,
+			  "{\"snapshot_path\": \"/nonexistent/s\", \"huge_pages\": \"Snapshot\", "
+			  "\"mem_backend\": {\"backend_type\": \"Uffd\", \"backend_path\": \"/nonexistent/u\"}}",
+			  &status);
+
+	cr_assert_eq(status, 400);
+	cr_assert(strncmp(msg, "Load snapshot error: ", 21) == 0, "%s", msg);
+	cr_assert_not_null(strstr(msg, "/nonexistent/s"), "%s", msg);
+	cr_assert_eq(vmm.vm, NULL);
+	free(msg);
+}

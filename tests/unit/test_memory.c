@@ -275,3 +275,72 @@ Test(memory_alloc, anonymous_guest_ram_is_2mib_aligned_on_the_host)
 		guest_mem_free(&mem);
 	}
 }
+
+/* ---- dirty page tracking (diff snapshots) ---- */
+
+static void untrack(struct guest_mem *mem)
+{
+	dirty_bitmap_free(mem->dirty);
+	free(mem->dirty);
+	mem->dirty = NULL;
+}
+
+Test(memory, without_tracking_nothing_is_allocated_or_marked)
+{
+	struct guest_mem mem = two_regions();
+
+	cr_assert_null(mem.dirty);
+	cr_assert_eq(guest_mem_write(&mem, 0x10, "x", 1), 0);
+	cr_assert_not_null(guest_mem_ptr_write(&mem, PAGE, 8));
+	cr_assert_null(mem.dirty);
+}
+
+Test(memory, writes_mark_pages_by_their_memory_file_offset)
+{
+	struct guest_mem mem = two_regions();
+
+	/* The second region at a GPA far from the first: the file offset is what counts. */
+	mem.regions[1].gpa = 0x100000000ULL;
+	cr_assert_eq(guest_mem_track_dirty(&mem), 0);
+	cr_assert_eq(mem.dirty->nr_pages, 2);
+	cr_assert_eq(guest_mem_write(&mem, 0x100000000ULL + 8, "y", 1), 0);
+	cr_assert_not(dirty_bitmap_test(mem.dirty, 0));
+	cr_assert(dirty_bitmap_test(mem.dirty, 1));
+	untrack(&mem);
+}
+
+Test(memory, clear_and_ptr_write_mark_but_reads_do_not)
+{
+	struct guest_mem mem = two_regions();
+	uint8_t b;
+
+	cr_assert_eq(guest_mem_track_dirty(&mem), 0);
+	cr_assert_eq(guest_mem_read(&mem, 0, &b, 1), 0);
+	cr_assert_not_null(guest_mem_ptr(&mem, PAGE, 1));
+	cr_assert_not(dirty_bitmap_test(mem.dirty, 0));
+	cr_assert_not(dirty_bitmap_test(mem.dirty, 1));
+	cr_assert_eq(guest_mem_clear(&mem, 0, 4), 0);
+	cr_assert(dirty_bitmap_test(mem.dirty, 0));
+	cr_assert_not_null(guest_mem_ptr_write(&mem, PAGE + 100, 4));
+	cr_assert(dirty_bitmap_test(mem.dirty, 1));
+	untrack(&mem);
+}
+
+Test(memory, a_refused_write_marks_nothing)
+{
+	struct guest_mem mem = one_region();
+
+	cr_assert_eq(guest_mem_track_dirty(&mem), 0);
+	cr_assert_eq(guest_mem_write(&mem, 0x10000 + PAGE - 1, "ab", 2), -EFAULT);
+	cr_assert_null(guest_mem_ptr_write(&mem, 0x20000, 1));
+	cr_assert_not(dirty_bitmap_test(mem.dirty, 0));
+	untrack(&mem);
+}
+
+Test(memory, region_offsets_are_the_sizes_before_them)
+{
+	struct guest_mem mem = two_regions();
+
+	cr_assert_eq(guest_mem_region_offset(&mem, 0), 0);
+	cr_assert_eq(guest_mem_region_offset(&mem, 1), PAGE);
+}

@@ -67,6 +67,9 @@ static void assert_same(const struct snapshot_state *a, const struct snapshot_st
 	cr_assert_eq(memcmp(&a->i8042, &b->i8042, sizeof(a->i8042)), 0, "i8042");
 	cr_assert_eq(a->nr_blks, b->nr_blks, "nr_blks");
 	cr_assert_eq(memcmp(a->blks, b->blks, sizeof(a->blks)), 0, "virtio-blk");
+	cr_assert_eq(memcmp(a->drives, b->drives, sizeof(a->drives)), 0, "drive host config");
+	cr_assert_eq(memcmp(a->net_hosts, b->net_hosts, sizeof(a->net_hosts)), 0,
+		     "net host config");
 	cr_assert_eq(a->nr_nets, b->nr_nets, "nr_nets");
 	cr_assert_eq(memcmp(a->nets, b->nets, sizeof(a->nets)), 0, "virtio-net");
 	/* Nothing else either (padding included: both start zeroed). */
@@ -541,6 +544,17 @@ REFUSED(interrupt_status, "interrupt_status: 0x4", st->blks[0].transport.interru
 REFUSED(duplicate_drive, "section 9 (virtio-blk), drive_id: \"drive0\" appears twice",
 	strcpy(st->blks[1].drive_id, "drive0"))
 REFUSED(empty_drive_id, "drive_id: 0 bytes, expected 1 to 64", st->blks[0].drive_id[0] = '\0')
+REFUSED(cache_type, "section 9 (virtio-blk), cache_type: unknown value 4",
+	st->drives[1].cache_type = 4)
+REFUSED(io_engine, "io_engine: unknown value 2", st->drives[0].io_engine = 2)
+REFUSED(empty_drive_path, "path_on_host: 0 bytes", st->drives[1].path_on_host[0] = '\0')
+REFUSED(partuuid_not_root, "partuuid: set on a drive that is not the root device",
+	st->drives[1].has_partuuid = 1; strcpy(st->drives[1].partuuid, "abc"))
+REFUSED(root_not_first, "is_root_device: drive 1 is root",
+	st->drives[0].is_root_device = 0; st->drives[0].has_partuuid = 0;
+	st->drives[1].is_root_device = 1)
+REFUSED(empty_tap, "section 10 (virtio-net), host_dev_name: 0 bytes",
+	st->net_hosts[0].host_dev_name[0] = '\0')
 REFUSED(small_mtu, "section 10 (virtio-net), mtu: 10 is below 68", st->nets[0].mtu = 10)
 REFUSED(too_many_devices, "section 7 (devices), nr_nets: 16 drives and 4 interfaces",
 	st->nr_blks = 16; st->nr_nets = 4;

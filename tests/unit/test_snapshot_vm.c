@@ -38,24 +38,47 @@ Test(snapshot_vm_config, takes_the_machine_config)
 	cr_assert_eq(cfg.nr_nets, 0);
 }
 
-Test(snapshot_vm_config, refuses_drives)
+Test(snapshot_vm_config, drives_come_back_with_their_saved_host_config)
 {
-	st->nr_blks = 1;
-	cr_assert_eq(snapshot_vm_config(st, NULL, 0, &cfg, &err), -ENOTSUP);
-	cr_assert(strstr(err.msg, "drives is not supported yet"), "%s", err.msg);
+	st->nr_blks = 2;
+	snprintf(st->blks[0].drive_id, sizeof(st->blks[0].drive_id), "rootfs");
+	snprintf(st->drives[0].path_on_host, sizeof(st->drives[0].path_on_host), "/srv/root.ext4");
+	st->drives[0].is_root_device = 1;
+	st->drives[0].has_partuuid = 1;
+	snprintf(st->drives[0].partuuid, sizeof(st->drives[0].partuuid), "0eaa91a0-01");
+	st->drives[0].cache_type = CACHE_WRITEBACK;
+	st->drives[0].io_engine = IO_ENGINE_ASYNC;
+	snprintf(st->blks[1].drive_id, sizeof(st->blks[1].drive_id), "data");
+	snprintf(st->drives[1].path_on_host, sizeof(st->drives[1].path_on_host), "/srv/data.img");
+	st->drives[1].is_read_only = 1;
+	cr_assert_eq(snapshot_vm_config(st, NULL, 0, &cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(cfg.nr_drives, 2);
+	cr_assert_str_eq(cfg.drives[0].drive_id, "rootfs");
+	cr_assert_str_eq(cfg.drives[0].path_on_host, "/srv/root.ext4");
+	cr_assert(cfg.drives[0].is_root_device);
+	cr_assert(!cfg.drives[0].is_read_only);
+	cr_assert_str_eq(cfg.drives[0].partuuid, "0eaa91a0-01");
+	cr_assert_eq(cfg.drives[0].cache_type, CACHE_WRITEBACK);
+	cr_assert_eq(cfg.drives[0].io_engine, IO_ENGINE_ASYNC);
+	cr_assert_str_eq(cfg.drives[1].path_on_host, "/srv/data.img");
+	cr_assert(cfg.drives[1].is_read_only);
+	cr_assert(!cfg.drives[1].is_root_device);
+	cr_assert_null(cfg.drives[1].partuuid);
+	cr_assert_eq(cfg.drives[1].cache_type, CACHE_UNSAFE);
 }
 
-Test(snapshot_vm_config, a_network_interface_takes_its_tap_from_the_overrides)
+Test(snapshot_vm_config, a_network_interface_keeps_its_tap_unless_overridden)
 {
 	struct snapshot_net_override ov = { "eth0", "tap7" };
 
 	snprintf(st->nets[0].iface_id, sizeof(st->nets[0].iface_id), "eth0");
+	snprintf(st->net_hosts[0].host_dev_name, sizeof(st->net_hosts[0].host_dev_name), "tap0");
 	st->nets[0].has_mac = 1;
 	memcpy(st->nets[0].mac, "\x06\x00\x00\x00\x00\x01", 6);
 	st->nets[0].mtu = 1400;
 	st->nr_nets = 1;
-	cr_assert_eq(snapshot_vm_config(st, NULL, 0, &cfg, &err), -EINVAL);
-	cr_assert(strstr(err.msg, "network_overrides"), "%s", err.msg);
+	cr_assert_eq(snapshot_vm_config(st, NULL, 0, &cfg, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(cfg.nets[0].host_dev_name, "tap0");
 	vm_config_free(&cfg);
 	vm_config_init(&cfg);
 	cr_assert_eq(snapshot_vm_config(st, &ov, 1, &cfg, &err), 0, "%s", err.msg);

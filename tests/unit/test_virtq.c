@@ -930,3 +930,80 @@ Test(virtq_state, reset_returns_to_the_power_on_state)
 	cr_assert_not(q.event_idx, "features are renegotiated after a reset");
 	cr_assert_not(q.indirect);
 }
+
+/* ---- dirty tracking: every device write to guest RAM marks its page ---- */
+
+static void track(void)
+{
+	cr_assert_eq(guest_mem_track_dirty(&mem), 0);
+}
+
+static void untrack(void)
+{
+	dirty_bitmap_free(mem.dirty);
+	free(mem.dirty);
+	mem.dirty = NULL;
+}
+
+static bool dirty_page(uint64_t gpa)
+{
+	return dirty_bitmap_test(mem.dirty, gpa / DIRTY_PAGE_SIZE);
+}
+
+static unsigned int nr_dirty(void)
+{
+	unsigned int n = 0;
+
+	for (uint64_t p = 0; p < mem.dirty->nr_pages; p++)
+		n += dirty_bitmap_test(mem.dirty, p);
+	return n;
+}
+
+Test(virtq_copy, push_marks_the_used_ring_page_only)
+{
+	track();
+	cr_assert_eq(virtq_push(&q, &mem, 7, 513), 0);
+	cr_assert(dirty_page(USED_GPA));
+	cr_assert_eq(nr_dirty(), 1);
+	untrack();
+}
+
+Test(virtq_copy, chain_write_marks_the_pages_written_and_reads_mark_none)
+{
+	uint8_t buf[28];
+
+	pop_copy_chain();
+	track();
+	cr_assert_eq(virtq_chain_read(&chain, &mem, 0, buf, sizeof(buf)), 28);
+	cr_assert_eq(nr_dirty(), 0, "reading the readable half marks nothing");
+	cr_assert_eq(virtq_chain_write(&chain, &mem, 0, buf, 12), 12);
+	cr_assert(dirty_page(BUF_GPA + 0x3000));
+	cr_assert(dirty_page(BUF_GPA + 0x4000));
+	cr_assert_eq(nr_dirty(), 2);
+	untrack();
+}
+
+Test(virtq_copy, a_writable_iov_marks_its_pages_a_readable_one_does_not)
+{
+	struct iovec iov[8];
+
+	pop_copy_chain();
+	track();
+	cr_assert_eq(virtq_chain_iov(&chain, &mem, false, 0, 28, iov, 8), 3);
+	cr_assert_eq(nr_dirty(), 0);
+	cr_assert_eq(virtq_chain_iov(&chain, &mem, true, 0, 16, iov, 8), 2);
+	cr_assert(dirty_page(BUF_GPA + 0x3000));
+	cr_assert(dirty_page(BUF_GPA + 0x4000));
+	cr_assert_eq(nr_dirty(), 2);
+	untrack();
+}
+
+Test(virtq_copy, enable_notify_with_event_idx_marks_the_avail_event_page)
+{
+	q.event_idx = true;
+	track();
+	virtq_enable_notify(&q, &mem);
+	cr_assert(dirty_page(USED_GPA));
+	cr_assert_eq(nr_dirty(), 1);
+	untrack();
+}

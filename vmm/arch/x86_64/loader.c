@@ -57,7 +57,7 @@ int kernel_load_elf(const struct guest_mem *mem, const uint8_t *img, size_t len,
 			return err_set(err, -ENOEXEC,
 				       "kernel image: segment %u loads at 0x%llx, below 1 MiB", i,
 				       (unsigned long long)ph.p_paddr);
-		dst = guest_mem_ptr(mem, ph.p_paddr, ph.p_memsz);
+		dst = guest_mem_ptr_write(mem, ph.p_paddr, ph.p_memsz);
 		if (!dst)
 			return err_set(err, -ENOMEM,
 				       "kernel image: segment %u [0x%llx, +0x%llx) does not fit in guest memory",
@@ -107,7 +107,7 @@ int kernel_load_bzimage(const struct guest_mem *mem, const uint8_t *img, size_t 
 	kernel_size = len - setup_size;
 	/* The decompressor works in place up to init_size past the load address. */
 	footprint = hdr.init_size > kernel_size ? hdr.init_size : kernel_size;
-	dst = guest_mem_ptr(mem, HIMEM_START, footprint);
+	dst = guest_mem_ptr_write(mem, HIMEM_START, footprint);
 	if (!dst)
 		return err_set(err, -ENOMEM, "kernel image: bzImage needs %llu bytes above 1 MiB",
 			       (unsigned long long)footprint);
@@ -154,7 +154,7 @@ int initrd_load(const struct guest_mem *mem, const struct kernel_info *ki, const
 		return err_set(err, -ENOMEM,
 			       "initrd: %zu bytes do not fit between the kernel and 0x%llx; add guest memory",
 			       len, (unsigned long long)top);
-	dst = guest_mem_ptr(mem, start, len);
+	dst = guest_mem_ptr_write(mem, start, len);
 	if (!dst)
 		return err_set(err, -ENOMEM, "initrd: does not fit in guest memory");
 	memcpy(dst, img, len);

@@ -66,7 +66,7 @@ int boot_tables_setup(const struct guest_mem *mem)
 	    guest_mem_write(mem, PML4_ADDR, &pml4e, sizeof(pml4e)) ||
 	    guest_mem_write(mem, PDPT_ADDR, &pdpte, sizeof(pdpte)))
 		return -EFAULT;
-	pd = guest_mem_ptr(mem, PD_ADDR, 512 * sizeof(uint64_t));
+	pd = guest_mem_ptr_write(mem, PD_ADDR, 512 * sizeof(uint64_t));
 	if (!pd)
 		return -EFAULT;
 	/* 512 x 2 MiB pages: the first GiB, enough for the kernel to set up its own. */

@@ -41,7 +41,7 @@ static uint16_t load16(const struct guest_mem *mem, uint64_t gpa, bool *ok)
 
 static bool store16(const struct guest_mem *mem, uint64_t gpa, uint16_t v)
 {
-	volatile uint16_t *p = guest_mem_ptr(mem, gpa, 2);
+	volatile uint16_t *p = guest_mem_ptr_write(mem, gpa, 2);
 
 	if (!p)
 		return false;
@@ -256,7 +256,8 @@ static long chain_copy(const struct virtq_chain *chain, const struct guest_mem *
 		n = s->len - offset;
 		if (n > len - done)
 			n = len - done;
-		g = guest_mem_ptr(mem, s->gpa + offset, n);
+		g = to_guest ? guest_mem_ptr_write(mem, s->gpa + offset, n)
+			     : guest_mem_ptr(mem, s->gpa + offset, n);
 		if (!g)
 			return -EFAULT;
 		if (to_guest)
@@ -303,7 +304,9 @@ int virtq_chain_iov(const struct virtq_chain *chain, const struct guest_mem *mem
 			take = left;
 		if (n == max)
 			return -E2BIG;
-		p = guest_mem_ptr(mem, s->gpa + offset, take);
+		/* A writable iovec is for a read into the guest: dirty once it lands. */
+		p = writable ? guest_mem_ptr_write(mem, s->gpa + offset, take)
+			     : guest_mem_ptr(mem, s->gpa + offset, take);
 		if (!p)
 			return -EFAULT;
 		iov[n++] = (struct iovec){ .iov_base = p, .iov_len = take };
