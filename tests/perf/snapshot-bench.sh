@@ -23,7 +23,8 @@
 #          file: URI): ms from the MIGRATION "setup" event (the command
 #          taken up; its answer comes after it) to "completed"; file size;
 #          a fresh QEMU with -incoming defer, migrate-incoming from the
-#          file: ms from its "setup" event to the RESUME event. (-global migration.store-global-state=off so the stopped
+#          file: ms from its "setup" event to the RESUME event.
+#          (-global migration.store-global-state=off, so the stopped
 #          source still resumes on the destination, like resume_vm.)
 #   floor  kvm-floor: open /dev/kvm, create VM, memslot of the guest's size,
 #          vCPU, first exit; in L1 and, if usable, on this machine.
