@@ -484,6 +484,7 @@ static void snapshot_create(struct controller *c, const json_t *body, struct api
 	struct snapshot_state *st;
 	bool diff;
 	struct err_buf err;
+	uint64_t t0 = snapshot_timing_now_ns(), t1;
 
 	if (!only_keys(body, keys, 4, resp))
 		return;
@@ -518,13 +519,15 @@ static void snapshot_create(struct controller *c, const json_t *body, struct api
 	if (snapshot_vm_save(c->vmm->vm, &c->vmm->config, st, &err) ||
 	    snapshot_state_save(state_path, st, &err)) {
 		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
-	} else if (snapshot_mem_write(c->vmm->vm, mem_path, diff, &err)) {
+	} else if ((t1 = snapshot_timing_now_ns(),
+		    snapshot_mem_write(c->vmm->vm, mem_path, diff, &err))) {
 		/* No state file without its memory. */
 		unlink(state_path);
 		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
 	} else {
 		pr_info("%s snapshot written: state %s, memory %s", diff ? "diff" : "full",
 			state_path, mem_path);
+		snapshot_timing_log_create(state_path, mem_path, t0, t1, snapshot_timing_now_ns());
 		api_response_no_content(resp);
 	}
 	snapshot_state_free(st);
@@ -813,6 +816,8 @@ void controller_handle(void *ctx, const struct api_request *req, struct api_resp
 		snapshot_create(c, body, resp);
 		break;
 	case API_PUT_SNAPSHOT_LOAD:
+		/* Where "load request to first vCPU exit" starts (snapshot_timing.h). */
+		c->vmm->load_request_ns = snapshot_timing_now_ns();
 		if (c->boot_resources_configured)
 			api_response_error(resp, 400, CONTROLLER_ERR_LOAD_AFTER_CONFIG);
 		else

@@ -293,6 +293,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_exit(vm, 1);
 			break;
 		}
+		snapshot_timing_on_exit(&vm->load_timing, vcpu->run);
 		if (!handle_exit(vcpu))
 			break;
 	}

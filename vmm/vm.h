@@ -25,6 +25,7 @@
 #include "event_loop.h"
 #include "memory.h"
 #include "restore_mem.h"
+#include "snapshot_timing.h"
 #include "vcpu.h"
 
 /* What the VMM thread lends the machine it builds. */
@@ -81,6 +82,8 @@ struct vm {
 	bool pause_requested;
 	unsigned int nr_parked;
 	unsigned int nr_running; /* threads started and not yet exited */
+
+	struct snapshot_timing load_timing; /* armed by a resumed snapshot load */
 };
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_opts *opts,

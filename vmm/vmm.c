@@ -242,8 +242,11 @@ struct vm *vmm_build_for_restore(struct vmm *vmm, const struct restore_mem_sourc
 
 int vmm_start_restored(struct vmm *vmm, struct vm *vm, bool resume, struct err_buf *err)
 {
-	int ret = vmm_run_vm(vmm, vm, !resume, err);
+	int ret;
 
+	if (resume)
+		snapshot_timing_arm(&vm->load_timing, vmm->load_request_ns);
+	ret = vmm_run_vm(vmm, vm, !resume, err);
 	if (!ret)
 		pr_info("microVM %s restored from a snapshot%s", vmm->opts.id ? vmm->opts.id : "",
 			resume ? " and resumed" : ", paused");

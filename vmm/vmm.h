@@ -46,6 +46,7 @@ struct vmm {
 	atomic_bool exit_requested;
 	atomic_int exit_code;
 	bool stopping;
+	uint64_t load_request_ns; /* CLOCK_MONOTONIC: the last PUT /snapshot/load came in */
 
 	int console_in_fd;
 	int console_space_fd;
