@@ -71,6 +71,52 @@ int snapshot_mem_write_pages(int fd, uint64_t file_off, const uint8_t *src, uint
 	return 0;
 }
 
+static bool page_is_zero(const uint8_t *p, uint64_t len)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+	uint64_t acc = 0;
+
+	/* OR a whole page before testing: no branch per word, and pages are aligned. */
+	for (uint64_t i = 0; i < len / sizeof(*w); i++)
+		acc |= w[i];
+	for (uint64_t i = len - len % sizeof(*w); i < len; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+void snapshot_mem_nonzero_pages(const uint8_t *src, uint64_t size, uint64_t *bits)
+{
+	uint64_t nr = (size + DIRTY_PAGE_SIZE - 1) / DIRTY_PAGE_SIZE;
+
+	memset(bits, 0, DIRTY_WORDS(nr) * sizeof(*bits));
+	for (uint64_t p = 0; p < nr; p++) {
+		uint64_t off = p * DIRTY_PAGE_SIZE;
+		uint64_t len = size - off < DIRTY_PAGE_SIZE ? size - off : DIRTY_PAGE_SIZE;
+
+		if (!page_is_zero(src + off, len))
+			bits[p / DIRTY_WORD_BITS] |= 1ULL << (p % DIRTY_WORD_BITS);
+	}
+}
+
+/*
+ * A Full file: every page that holds a non-zero byte, at its offset; pages
+ * of zeroes stay holes (they read back as zeroes). A guest that has touched
+ * little of its RAM then costs little disk and little writing.
+ */
+static int write_full_region(int fd, uint64_t file_off, const uint8_t *src, uint64_t size)
+{
+	uint64_t nr = (size + DIRTY_PAGE_SIZE - 1) / DIRTY_PAGE_SIZE;
+	uint64_t *bits = malloc(DIRTY_WORDS(nr) * sizeof(*bits));
+	int ret;
+
+	if (!bits)
+		return -ENOMEM;
+	snapshot_mem_nonzero_pages(src, size, bits);
+	ret = snapshot_mem_write_pages(fd, file_off, src, size, bits);
+	free(bits);
+	return ret;
+}
+
 /* The dirty pages of one memory slot, taken from KVM and the VMM's bitmap. */
 struct slot_dirty {
 	uint64_t *bits;
@@ -125,15 +171,15 @@ static int write_contents(struct vm *vm, int fd, bool diff, const struct slot_di
 {
 	int ret = 0;
 
-	if (!diff) {
-		for (unsigned int i = 0; !ret && i < vm->mem.nr_regions; i++)
-			ret = pwrite_all(fd, vm->mem.regions[i].host, vm->mem.regions[i].size,
-					 guest_mem_region_offset(&vm->mem, i));
-		return ret;
-	}
-	/* The full size first; clean pages stay holes, which the merge tool skips. */
+	/* The full size first; clean (Diff) or zero (Full) pages stay holes. */
 	if (ftruncate(fd, (off_t)vm->mem.total_size))
 		return -errno;
+	if (!diff) {
+		for (unsigned int i = 0; !ret && i < vm->mem.nr_regions; i++)
+			ret = write_full_region(fd, guest_mem_region_offset(&vm->mem, i),
+						vm->mem.regions[i].host, vm->mem.regions[i].size);
+		return ret;
+	}
 	for (unsigned int i = 0; !ret && i < vm->mem.nr_regions; i++)
 		ret = snapshot_mem_write_pages(fd, sd[i].first_page * DIRTY_PAGE_SIZE,
 					       vm->mem.regions[i].host, vm->mem.regions[i].size,

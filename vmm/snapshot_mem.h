@@ -2,7 +2,10 @@
 /*
  * The snapshot memory file: guest RAM in GPA order, regions back to back.
  *
- * Full: every byte. Diff: a sparse file of the same size holding only the
+ * Full: every page that holds a non-zero byte; pages of zeroes are holes
+ * (they read back as zeroes, so the file is still every byte of RAM to a
+ * reader, and a mostly idle guest costs little disk). Diff: a sparse file of
+ * the same size holding only the
  * pages dirtied since the previous snapshot (or since the memory file was
  * loaded, or since boot): KVM's dirty log of each memory slot ORed with the
  * VMM's own bitmap (memory.h), each run of adjacent dirty pages written with
@@ -31,6 +34,9 @@ int snapshot_mem_write(struct vm *vm, const char *path, bool diff, struct err_bu
  * page i) at @file_off + their offset in @fd, one pwrite per run of adjacent
  * pages. Returns 0 or -errno.
  */
+/* Sets bit i of @bits (cleared first) when page i of @src holds a non-zero byte. */
+void snapshot_mem_nonzero_pages(const uint8_t *src, uint64_t size, uint64_t *bits);
+
 int snapshot_mem_write_pages(int fd, uint64_t file_off, const uint8_t *src, uint64_t size,
 			     const uint64_t *bits);
 

@@ -87,6 +87,9 @@ def main():
         check("create while paused (seccomp on): 204", s == 204, f"({s} {f}) {open(vm.err_path).read()[-400:]}")
         print(f"create took {time.time() - t0:.3f}s")
         check("memory file is 32 MiB", os.path.exists(mem) and os.path.getsize(mem) == 32 << 20)
+        st = os.stat(mem)
+        check("Full memory file is sparse: the counter guest's zero pages are holes",
+              st.st_blocks * 512 < (4 << 20), f"({st.st_blocks * 512} bytes allocated)")
         check("no temporary files left", sorted(os.listdir(work)) == ["a", "b", "c", "vm.mem", "vm.state"],
               f"({os.listdir(work)})")
         time.sleep(0.3)

@@ -161,3 +161,26 @@ Test(snapshot_mem, a_write_error_is_returned)
 	cr_assert_eq(snapshot_mem_write_pages(ro, 0, src, NR * PG, bits), -EBADF);
 	close(ro);
 }
+
+Test(snapshot_mem, nonzero_pages_finds_every_page_with_a_set_byte)
+{
+	uint64_t bits[DIRTY_WORDS(NR)];
+
+	memset(src, 0, NR * PG);
+	src[1 * PG] = 1;            /* first byte */
+	src[64 * PG + PG - 1] = 0x80; /* last byte, across a bitmap word */
+	src[130 * PG + 1000] = 7;
+	memset(bits, 0xff, sizeof(bits));
+	snapshot_mem_nonzero_pages(src, NR * PG, bits);
+	for (uint64_t p = 0; p < NR; p++) {
+		bool want = p == 1 || p == 64 || p == 130;
+
+		cr_assert_eq(!!(bits[p / 64] & (1ULL << (p % 64))), want, "page %llu",
+			     (unsigned long long)p);
+	}
+	/* A partial last page counts only its own bytes. */
+	memset(bits, 0, sizeof(bits));
+	src[(NR - 1) * PG + 100] = 1;
+	snapshot_mem_nonzero_pages(src, (NR - 1) * PG + 50, bits);
+	cr_assert_eq(bits[(NR - 1) / 64] & (1ULL << ((NR - 1) % 64)), 0);
+}
