@@ -248,6 +248,15 @@ fi
 # opt in with MADV_HUGEPAGE (QEMU does; ignis with huge_pages Transparent).
 echo madvise >/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true
 
+# A heartbeat on the console: when a test stalls, it tells an L1 whose
+# userspace still runs (the script is stuck) from an L1 that is frozen
+# altogether (no heartbeat, no soft-lockup report: TCG itself looping).
+(
+	while sleep 30; do
+		echo "BED_HEARTBEAT uptime $(cut -d' ' -f1 /proc/uptime) load $(cut -d' ' -f1-3 /proc/loadavg)"
+	done
+) </dev/null &
+
 cd /bed
 # stdin from /dev/null: programs under test must not wait for or put the
 # console into raw mode.

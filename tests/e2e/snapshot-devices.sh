@@ -2,7 +2,7 @@
 # e2e: snapshot and restore of a Linux guest with a root disk and a network
 # interface, in the nested bed. Inside the test host (L1), ignis boots a
 # copy of the cached rootfs.ext4 read-write (cache Writeback, io_engine
-# Async) with eth0 on tap0, 2 vCPUs, 128 MiB; the guest (snapshot-guest.sh)
+# Async) with eth0 on tap0, 1 vCPU, 128 MiB; the guest (snapshot-guest.sh)
 # writes /before.bin to its root disk, listens on TCP port 7000 and counts.
 # Pause, snapshot-create, SIGKILL; tap0 is deleted and tap1 made with the same
 # address; a fresh ignis loads the snapshot with network_overrides eth0->tap1
@@ -43,6 +43,7 @@ debugfs -w -R "write $E2E_DIR/snapshot-guest.sh /snap-test.sh" "$rootfs" >/dev/n
 MAC=06:00:ac:10:00:02
 cat >"$E2E_WORK/inner.sh" <<INNER
 set -u
+. /bed/case.sh
 . /bed/net-l1.sh
 mkdir -p /run
 E2FSCK=/usr/sbin/e2fsck
@@ -63,14 +64,14 @@ net_tap tap0 172.16.0.1/30
 cp /bed/rootfs.ext4 /tmp/root.ext4
 start_ignis /run/a.sock /bed/console1.txt
 step \$ctl1 raw PUT /boot-source '{"kernel_image_path": "/bed/vmlinux", "boot_args": "$BED_IGNIS_ARGS -- sh /snap-test.sh"}'
-step \$ctl1 raw PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 128}'
+step \$ctl1 raw PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 128}'
 step \$ctl1 raw PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/tmp/root.ext4", "is_root_device": true, "is_read_only": false, "cache_type": "Writeback", "io_engine": "Async"}'
 step \$ctl1 raw PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "$MAC"}'
 step \$ctl1 start
-i=0
+end=\$((\$(date +%s) + 120))
 until has /bed/console1.txt G_READY && [ "\$(last /bed/console1.txt)" -ge 3 ] 2>/dev/null; do
-	[ \$i -ge 1200 ] && break
-	sleep 0.1; i=\$((i + 1))
+	[ \$(date +%s) -ge \$end ] && break
+	sleep 0.1
 done
 net_reachable 172.16.0.2 30 && echo SNAP_PING_BEFORE_OK
 step \$ctl1 pause
@@ -88,15 +89,17 @@ step \$ctl2 raw PUT /snapshot/load '{"snapshot_path": "/bed/vm.state", "mem_back
 echo "SNAP_CONFIG \$(\$ctl2 raw GET /vm/config | tr -d ' \n')"
 net_reachable 172.16.0.2 60 && echo SNAP_PING_AFTER_OK
 net_release 172.16.0.2 60 && echo SNAP_RELEASED
-i=0
-while kill -0 \$pid 2>/dev/null && [ \$i -lt 1200 ]; do sleep 0.1; i=\$((i + 1)); done
-if kill -0 \$pid 2>/dev/null; then
-	echo "SNAP_B_EXIT still-running"
-	kill -9 \$pid
-	wait \$pid 2>/dev/null
-else
+# Wall clock, not iterations: a stall that starves L1 must still end here,
+# with where each ignis thread was (BED_PROC lines), well before the bed's limit.
+if bed_wait_exit \$pid 150; then
 	wait \$pid
 	echo "SNAP_B_EXIT \$?"
+else
+	echo "SNAP_B_EXIT still-running"
+	tail -n 20 /bed/console2.txt | sed 's/^/SNAP_STALL_CONSOLE2 /'
+	tail -n 20 /bed/ignis.err | sed 's/^/SNAP_STALL_ERR /'
+	kill -9 \$pid
+	wait \$pid 2>/dev/null
 fi
 echo "SNAP_FIRST_AFTER \$(grep -a '^CNT [0-9]*' /bed/console2.txt | head -n1 | tr -d '\r' | cut -d' ' -f2)"
 echo "SNAP_LAST_AFTER \$(last /bed/console2.txt)"
@@ -111,7 +114,11 @@ done
 sed 's/^/SNAP_ERR /' /bed/ignis.err | tail -n 15
 INNER
 
-e2e_run_bed "$E2E_WORK/inner.sh" --timeout 600 --bin "$ctl" --bin "$NET_IP" \
+# 1 vCPU: this test is about devices, not SMP. In the nested bed,
+# 2-vCPU guests now and then freeze L1 outright (no heartbeat, no soft
+# lockup: TCG looping; scripts/bed/README.md); e2e.snapshot keeps the
+# 2-vCPU restore covered.
+e2e_run_bed "$E2E_WORK/inner.sh" --timeout 240 --bin "$ctl" --bin "$NET_IP" \
 	--bin "$(command -v e2fsck)" --bin "$(command -v debugfs)" \
 	--file "$E2E_DIR/net-l1.sh" --file "$rootfs:rootfs.ext4"
 
@@ -164,7 +171,7 @@ else
 	bed_fail "the restored guest never printed G_AFTER_MD5"
 fi
 if [ "$bed_failures" -gt 0 ]; then
-	grep -a '^SNAP_CONSOLE\|^SNAP_ERR\|^SNAP_FSCK_OUT' "$E2E_LOG" | sed 's/^/  /'
+	grep -a '^SNAP_CONSOLE\|^SNAP_ERR\|^SNAP_FSCK_OUT\|^SNAP_STALL\|^BED_PROC' "$E2E_LOG" | sed 's/^/  /'
 fi
 
 bed_summary "e2e snapshot-devices"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e: the memory side of snapshots with a Linux guest, in the nested bed.
-# The guest is the busybox initramfs printing `CNT <n>` every 0.2 s (2 vCPUs,
+# The guest is the busybox initramfs printing `CNT <n>` every 0.2 s (1 vCPU,
 # 128 MiB). Every restore must go on from the last value printed before its
 # snapshot (first after = last before + 1) and keep counting.
 #
@@ -35,6 +35,7 @@ done
 
 cat >"$E2E_WORK/inner.sh" <<INNER
 set -u
+. /bed/case.sh
 mkdir -p /run
 IGNIS=/bed/bin/$IGNIS_NAME
 start_ignis() { # \$1: socket, \$2: console file
@@ -48,10 +49,14 @@ last() { grep -a '^CNT [0-9]*' "\$1" | tail -n1 | tr -d '\r' | cut -d' ' -f2; }
 first() { grep -a '^CNT [0-9]*' "\$1" | head -n1 | tr -d '\r' | cut -d' ' -f2; }
 # wait_count FILE N: until the console's last count is at least N (60 s at most).
 wait_count() {
-	i=0
+	_end=\$((\$(date +%s) + 60))
 	until [ "\$(last "\$1")" -ge "\$2" ] 2>/dev/null; do
-		[ \$i -ge 600 ] && return 1
-		sleep 0.1; i=\$((i + 1))
+		if [ \$(date +%s) -ge \$_end ]; then
+			echo "SM_STALL \$1 at \$(last "\$1"), waiting for \$2"
+			bed_dump_proc \$pid
+			return 1
+		fi
+		sleep 0.1
 	done
 }
 hp_free() { awk '/^HugePages_Free:/ { print \$2 }' /proc/meminfo; }
@@ -63,7 +68,7 @@ ctl() { # SOCK ARGS...
 boot() { # SOCK CONSOLE HUGE TRACK [DRIVE_FILE]
 	start_ignis "\$1" "\$2"
 	step ctl "\$1" raw PUT /boot-source '{"kernel_image_path": "/bed/vmlinux", "initrd_path": "/bed/initramfs", "boot_args": "$BED_IGNIS_ARGS -- i=0; while :; do i=\$((i+1)); echo CNT \$i; [ -b /dev/vda ] && [ \$((i % 25)) = 0 ] && echo MD5 \$i \$(md5sum </dev/vda); sleep 0.2; done"}'
-	step ctl "\$1" raw PUT /machine-config "{\"vcpu_count\": 2, \"mem_size_mib\": 128, \"huge_pages\": \"\$3\", \"track_dirty_pages\": \$4}"
+	step ctl "\$1" raw PUT /machine-config "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"\$3\", \"track_dirty_pages\": \$4}"
 	[ -n "\${5:-}" ] && step ctl "\$1" raw PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"\$5\", \"is_root_device\": false, \"is_read_only\": true}"
 	step ctl "\$1" start
 	wait_count "\$2" 5
@@ -133,7 +138,11 @@ sed 's/^/SM_UFFD2_ERR /' /bed/uffd2.err | tail -n 5
 sed 's/^/SM_ERR /' /bed/ignis.err | grep -v 'rx \|tx ' | tail -n 25
 INNER
 
-e2e_run_bed "$E2E_WORK/inner.sh" --timeout 600 --hugepages 80 --mem 2048 \
+# 1 vCPU: this test is about the memory side, not SMP. In the nested bed,
+# 2-vCPU guests now and then freeze L1 outright (no heartbeat, no soft
+# lockup: TCG looping; scripts/bed/README.md); e2e.snapshot keeps the
+# 2-vCPU restore covered.
+e2e_run_bed "$E2E_WORK/inner.sh" --timeout 300 --hugepages 80 --mem 2048 \
 	--bin "$bindir/ignis-ctl" --bin "$bindir/ignis-snapshot-editor" --bin "$bindir/ignis-uffd-handler"
 
 
@@ -195,7 +204,7 @@ else
 	bed_fail "hugeuffd: the handler did not report 2 MiB pages"
 fi
 if [ "$bed_failures" -gt 0 ]; then
-	grep -a '^SM_ERR\|^SM_UFFD' "$E2E_LOG" | sed 's/^/  /'
+	grep -a '^SM_ERR\|^SM_UFFD\|^SM_STALL\|^BED_PROC' "$E2E_LOG" | sed 's/^/  /'
 fi
 
 bed_summary "e2e snapshot-memory"
