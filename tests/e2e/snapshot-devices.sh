@@ -115,7 +115,7 @@ sed 's/^/SNAP_ERR /' /bed/ignis.err | tail -n 15
 INNER
 
 # 1 vCPU: this test is about devices, not SMP. In the nested bed,
-# 2-vCPU guests now and then freeze L1 outright (no heartbeat, no soft
+# stalls that freeze L1 outright come mostly with 2-vCPU guests (no heartbeat, no soft
 # lockup: TCG looping; scripts/bed/README.md); e2e.snapshot keeps the
 # 2-vCPU restore covered.
 e2e_run_bed "$E2E_WORK/inner.sh" --timeout 240 --bin "$ctl" --bin "$NET_IP" \

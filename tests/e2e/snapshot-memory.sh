@@ -139,7 +139,7 @@ sed 's/^/SM_ERR /' /bed/ignis.err | grep -v 'rx \|tx ' | tail -n 25
 INNER
 
 # 1 vCPU: this test is about the memory side, not SMP. In the nested bed,
-# 2-vCPU guests now and then freeze L1 outright (no heartbeat, no soft
+# stalls that freeze L1 outright come mostly with 2-vCPU guests (no heartbeat, no soft
 # lockup: TCG looping; scripts/bed/README.md); e2e.snapshot keeps the
 # 2-vCPU restore covered.
 e2e_run_bed "$E2E_WORK/inner.sh" --timeout 300 --hugepages 80 --mem 2048 \
