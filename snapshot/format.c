@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "fd_io.h"
 
 #define CRC64_XZ_POLY 0xc96c5795d7870f42ULL /* ECMA-182, bit-reflected */
 
@@ -102,23 +103,6 @@ int snapshot_file_parse(const uint8_t *buf, size_t len, const uint8_t **payload,
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Best effort: makes the rename itself durable. */
 static void fsync_parent(const char *path)
 {
@@ -190,7 +174,8 @@ int snapshot_file_write(const char *path, const void *payload, size_t payload_le
 			      strerror(errno));
 		goto out;
 	}
-	ret = write_all(fd, file, file_len);
+	/* A new file: position 0 is where write() would have started. */
+	ret = fd_pwrite_all(fd, file, file_len, 0);
 	if (ret) {
 		err_set(err, ret, "cannot write snapshot state %s: %s", tmp, strerror(-ret));
 		goto fail_close;

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd_io.h"
+
 #define COPY_CHUNK (1u << 20)
 
 static int open_regular(const char *path, int flags, const char *what, struct stat *sb,
@@ -36,19 +38,16 @@ static int copy_range(int in, int out, uint64_t off, uint64_t end, uint8_t *buf)
 {
 	while (off < end) {
 		size_t want = end - off > COPY_CHUNK ? COPY_CHUNK : (size_t)(end - off);
-		ssize_t n = pread(in, buf, want, (off_t)off), w;
+		ssize_t n = pread(in, buf, want, (off_t)off);
+		int ret;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO; /* the diff shrank under us */
-		for (ssize_t done = 0; done < n; done += w) {
-			w = pwrite(out, buf + done, (size_t)(n - done), (off_t)off + done);
-			if (w < 0 && errno == EINTR)
-				w = 0;
-			else if (w <= 0)
-				return w < 0 ? -errno : -EIO;
-		}
+		ret = fd_pwrite_all(out, buf, (uint64_t)n, off);
+		if (ret)
+			return ret;
 		off += (uint64_t)n;
 	}
 	return 0;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd_io.h"
 #include "log.h"
 #include "uffd_regions.h"
 
@@ -28,31 +29,18 @@ static int read_file_into(struct guest_mem *mem, const struct machine_config *mc
 			  const struct guest_range *ranges, unsigned int nr, int fd,
 			  struct err_buf *err)
 {
-	uint8_t *dst;
-	uint64_t done = 0;
 	int ret = guest_mem_alloc(mem, ranges, nr, mc->huge_pages);
 
 	if (ret)
 		return guest_mem_alloc_error(ret, mc, err);
 	/* The regions lie back to back in one mapping, as in the file. */
-	dst = mem->mapping;
-	while (done < mem->total_size) {
-		size_t chunk = mem->total_size - done > (1U << 30) ? (1U << 30)
-								   : (size_t)(mem->total_size - done);
-		ssize_t n = pread(fd, dst + done, chunk, (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = err_set(err, n < 0 ? -errno : -EIO,
-				      "cannot read the memory file into huge pages: %s",
-				      n < 0 ? strerror(errno) : "unexpected end of file");
-			guest_mem_free(mem);
-			return ret;
-		}
-		done += (uint64_t)n;
+	ret = fd_pread_all(fd, mem->mapping, mem->total_size, 0);
+	if (ret) {
+		err_set(err, ret, "cannot read the memory file into huge pages: %s",
+			ret == -ENODATA ? "unexpected end of file" : strerror(-ret));
+		guest_mem_free(mem);
 	}
-	return 0;
+	return ret;
 }
 
 /* /dev/userfaultfd first (needs only that node's permission), then the syscall. */

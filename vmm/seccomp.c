@@ -255,7 +255,7 @@ static void build_vmm(struct builder *b)
 	ALLOW_IF(b, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TMPFILE | O_ACCMODE,
 				    O_DIRECTORY));
 	ALLOW(b, getrandom);
-	/* The memory file: written at offsets; a diff is sized first, holes left. */
+	/* The state and memory files: written at offsets; memory is sized first, holes left. */
 	ALLOW(b, pwrite64);
 	ALLOW(b, ftruncate);
 	ALLOW(b, rename);

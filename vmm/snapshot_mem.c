@@ -13,25 +13,7 @@
 #include <linux/kvm.h>
 
 #include "dirty.h"
-
-/* One syscall moves at most this much (Linux caps a write at ~2 GiB anyway). */
-#define IO_CHUNK (1ULL << 30)
-
-static int pwrite_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len > IO_CHUNK ? IO_CHUNK : (size_t)len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
+#include "fd_io.h"
 
 /* The first page at or after @from whose bit equals @set, or @nr if none. */
 static uint64_t next_page(const uint64_t *bits, uint64_t from, uint64_t nr, bool set)
@@ -62,7 +44,7 @@ int snapshot_mem_write_pages(int fd, uint64_t file_off, const uint8_t *src, uint
 		uint64_t q = next_page(bits, p, nr, false);
 		uint64_t start = p * DIRTY_PAGE_SIZE;
 		uint64_t end = q * DIRTY_PAGE_SIZE < size ? q * DIRTY_PAGE_SIZE : size;
-		int ret = pwrite_all(fd, src + start, end - start, file_off + start);
+		int ret = fd_pwrite_all(fd, src + start, end - start, file_off + start);
 
 		if (ret)
 			return ret;
