@@ -45,17 +45,11 @@ cat >"$E2E_WORK/inner.sh" <<INNER
 set -u
 . /bed/case.sh
 . /bed/net-l1.sh
-mkdir -p /run
+IGNIS=/bed/bin/$IGNIS_NAME
+STEP_TAG=SNAP
+. /bed/snapshot-l1.sh
 E2FSCK=/usr/sbin/e2fsck
 DEBUGFS=/usr/sbin/debugfs
-start_ignis() { # \$1: socket, \$2: console file
-	/bed/bin/$IGNIS_NAME --api-sock "\$1" </dev/null >"\$2" 2>>/bed/ignis.err &
-	pid=\$!
-	i=0
-	while [ ! -S "\$1" ] && [ \$i -lt 100 ]; do sleep 0.05; i=\$((i + 1)); done
-}
-step() { echo "SNAP_STEP \$*"; "\$@" || echo "SNAP_STEP_FAILED \$*"; }
-last() { grep -a '^CNT [0-9]*' "\$1" | tail -n1 | tr -d '\r' | cut -d' ' -f2; }
 has() { grep -a -q "^\$2" "\$1"; }
 ctl1="/bed/bin/ignis-ctl --api-sock /run/a.sock --timeout 60"
 ctl2="/bed/bin/ignis-ctl --api-sock /run/b.sock --timeout 60"
@@ -120,7 +114,7 @@ INNER
 # 2-vCPU restore covered.
 e2e_run_bed "$E2E_WORK/inner.sh" --timeout 240 --bin "$ctl" --bin "$NET_IP" \
 	--bin "$(command -v e2fsck)" --bin "$(command -v debugfs)" \
-	--file "$E2E_DIR/net-l1.sh" --file "$rootfs:rootfs.ext4"
+	--file "$E2E_DIR/net-l1.sh" --file "$E2E_DIR/snapshot-l1.sh" --file "$rootfs:rootfs.ext4"
 
 expect() { # label got want
 	if [ "$2" = "$3" ]; then bed_pass "$1"; else bed_fail "$1: got '${2}', expected '${3}'"; fi

@@ -36,17 +36,9 @@ done
 cat >"$E2E_WORK/inner.sh" <<INNER
 set -u
 . /bed/case.sh
-mkdir -p /run
 IGNIS=/bed/bin/$IGNIS_NAME
-start_ignis() { # \$1: socket, \$2: console file
-	\$IGNIS --api-sock "\$1" </dev/null >"\$2" 2>>/bed/ignis.err &
-	pid=\$!
-	i=0
-	while [ ! -S "\$1" ] && [ \$i -lt 100 ]; do sleep 0.05; i=\$((i + 1)); done
-}
-step() { echo "SM_STEP \$*"; "\$@" || echo "SM_STEP_FAILED \$*"; }
-last() { grep -a '^CNT [0-9]*' "\$1" | tail -n1 | tr -d '\r' | cut -d' ' -f2; }
-first() { grep -a '^CNT [0-9]*' "\$1" | head -n1 | tr -d '\r' | cut -d' ' -f2; }
+STEP_TAG=SM
+. /bed/snapshot-l1.sh
 # wait_count FILE N: until the console's last count is at least N (60 s at most).
 wait_count() {
 	_end=\$((\$(date +%s) + 60))
@@ -143,6 +135,7 @@ INNER
 # lockup: TCG looping; scripts/bed/README.md); e2e.snapshot keeps the
 # 2-vCPU restore covered.
 e2e_run_bed "$E2E_WORK/inner.sh" --timeout 300 --hugepages 80 --mem 2048 \
+	--file "$E2E_DIR/snapshot-l1.sh" \
 	--bin "$bindir/ignis-ctl" --bin "$bindir/ignis-snapshot-editor" --bin "$bindir/ignis-uffd-handler"
 
 

@@ -19,16 +19,10 @@ ctl=$(dirname "$IGNIS_BIN")/ignis-ctl
 
 cat >"$E2E_WORK/inner.sh" <<INNER
 set -u
-mkdir -p /run
-start_ignis() { # \$1: socket, \$2: console file
-	/bed/bin/$IGNIS_NAME --api-sock "\$1" </dev/null >"\$2" 2>>/bed/ignis.err &
-	pid=\$!
-	i=0
-	while [ ! -S "\$1" ] && [ \$i -lt 100 ]; do sleep 0.05; i=\$((i + 1)); done
-}
+IGNIS=/bed/bin/$IGNIS_NAME
+STEP_TAG=SNAP
+. /bed/snapshot-l1.sh
 now_ms() { awk '{ printf "%d", \$1 * 1000 }' /proc/uptime 2>/dev/null || echo 0; }
-step() { echo "SNAP_STEP \$*"; "\$@" || echo "SNAP_STEP_FAILED \$*"; }
-last() { grep -a '^CNT [0-9]*' "\$1" | tail -n1 | tr -d '\r' | cut -d' ' -f2; }
 ctl1="/bed/bin/ignis-ctl --api-sock /run/a.sock --timeout 60"
 ctl2="/bed/bin/ignis-ctl --api-sock /run/b.sock --timeout 60"
 
@@ -68,7 +62,7 @@ sed 's/^/SNAP_ERR /' /bed/ignis.err | tail -n 12
 INNER
 
 # A stall (see scripts/bed/README.md) should cost 4 minutes, not 10.
-e2e_run_bed "$E2E_WORK/inner.sh" --bin "$ctl" --timeout 240
+e2e_run_bed "$E2E_WORK/inner.sh" --bin "$ctl" --timeout 240 --file "$E2E_DIR/snapshot-l1.sh"
 
 
 if grep -aq '^SNAP_STEP_FAILED' "$E2E_LOG"; then

@@ -1,0 +1,24 @@
+# shellcheck shell=sh
+# L1 side (busybox sh in the test host) shared by the snapshot e2e tests:
+# snapshot.sh, snapshot-devices.sh, snapshot-memory.sh. Before sourcing, set
+# IGNIS (the ignis binary in L1) and STEP_TAG (the prefix of step lines,
+# which the host side greps for "<TAG>_STEP_FAILED").
+
+mkdir -p /run
+
+# start_ignis SOCKET CONSOLE: ignis with its API on SOCKET, the guest console
+# in CONSOLE, stderr appended to /bed/ignis.err; sets pid; waits (5 s at
+# most) for the socket.
+start_ignis() {
+	$IGNIS --api-sock "$1" </dev/null >"$2" 2>>/bed/ignis.err &
+	pid=$!
+	_i=0
+	while [ ! -S "$1" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+}
+
+# step CMD...: run CMD, announced, and say so if it failed.
+step() { echo "${STEP_TAG}_STEP $*"; "$@" || echo "${STEP_TAG}_STEP_FAILED $*"; }
+
+# last / first CONSOLE: the guest's last / first "CNT <n>" value.
+last() { grep -a '^CNT [0-9]*' "$1" | tail -n1 | tr -d '\r' | cut -d' ' -f2; }
+first() { grep -a '^CNT [0-9]*' "$1" | head -n1 | tr -d '\r' | cut -d' ' -f2; }
