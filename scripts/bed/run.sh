@@ -280,17 +280,12 @@ console=${log:-$stage/console.log}
 # stdin </dev/null: the bed is never interactive and must not put a
 # terminal into raw mode. CRs stripped so callers can grep lines; QEMU's
 # warnings about EPYC features TCG lacks are noise on every run.
-# loglevel=3: L1's kernel prints only KERN_CRIT and worse on the console. Every
-# L1 that froze had just printed KVM's "Unhandled WRMSR" (an error-level line
-# from an L2 guest's early boot) through the emulated UART; without that
-# line the snapshot benchmark, which froze in 2 of 3 sessions, ran through
-# (scripts/bed/README.md, "Stalls"). dmesg in L1 still has everything.
 set +e
 timeout -k 10 "$timeout_s" "$qemu" \
 	-accel tcg -M q35 -cpu EPYC,+svm,+npt -smp 1 -m "$mem_mib" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$l1kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3" \
+	-append "console=ttyS0 panic=-1 quiet" \
 	</dev/null 2>&1 | sed -u -e 's/\r//g' -e "/TCG doesn't support requested feature/d" | tee "$console"
 qemu_status=${PIPESTATUS[0]}
 set -e
