@@ -2,6 +2,14 @@
 # Build the ignis guest kernel (an uncompressed ELF vmlinux) from Debian's
 # linux-source-6.1: `make tinyconfig` + scripts/guest/kernel.fragment.
 #
+# Usage: build-kernel.sh [VARIANT]
+#   (none)  the project's guest kernel
+#   tiny    the second guest of the guest matrix: the same fragment, then
+#           kernel-tiny.fragment on top, which gives back tinyconfig's own
+#           defaults where ours differ (SLOB allocator, no high-resolution
+#           timers, periodic tick): a guest configured unlike ours, so that a
+#           bug one kernel configuration triggers is still found.
+#
 # Stdout contract: the LAST line of stdout is the absolute path of vmlinux.
 # Everything else (progress) goes to stderr; make's output goes to a log file.
 #
@@ -16,19 +24,25 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$here/$(basename "${BASH_SOURCE[0]}")"
-fragment="$here/kernel.fragment"
+variant=${1:-}
+fragments=("$here/kernel.fragment")
+case "$variant" in
+"") ;;
+tiny) fragments+=("$here/kernel-tiny.fragment") ;;
+*) printf 'build-kernel: unknown variant "%s" (known: tiny)\n' "$variant" >&2; exit 2 ;;
+esac
 tarball=/usr/src/linux-source-6.1.tar.xz
 
 log() { printf 'build-kernel: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ -r $fragment ]] || die "missing $fragment"
+for f in "${fragments[@]}"; do [[ -r $f ]] || die "missing $f"; done
 [[ -r $tarball ]] || die "missing $tarball (apt-get install linux-source-6.1)"
 pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.1) \
     || die "linux-source-6.1 is not installed"
 
 # Anything that changes the output must change the key.
-key=$({ cat "$fragment"; printf '%s\n' "$pkgver"; cat "$self"; } \
+key=$({ cat "${fragments[@]}"; printf '%s\n' "$pkgver"; cat "$self"; } \
     | sha256sum | cut -c1-16)
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/ignis/kernel"
 out="$cache_root/$key"
@@ -80,11 +94,26 @@ src="$tmp/linux-source-6.1"
 # Leave ARCH to the host (x86); the fragment selects 64BIT itself.
 mk() { make -C "$src" "$@" >>"$buildlog" 2>&1; }
 
-log "configuring: tinyconfig + kernel.fragment + olddefconfig"
+log "configuring: tinyconfig + ${fragments[*]##*/} + olddefconfig"
 mk tinyconfig
-(cd "$src" && scripts/kconfig/merge_config.sh -m .config "$fragment") \
+(cd "$src" && scripts/kconfig/merge_config.sh -m .config "${fragments[@]}") \
     >>"$buildlog" 2>&1
 mk olddefconfig
+
+# The requests in force: a later fragment's line for a symbol replaces an
+# earlier one's, as merge_config.sh does.
+fragment="$tmp/requests"
+declare -A last=()
+order=()
+while IFS= read -r line; do
+    if [[ $line =~ ^CONFIG_([A-Za-z0-9_]+)= ]] ||
+       [[ $line =~ ^#\ CONFIG_([A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+        sym=${BASH_REMATCH[1]}
+        [[ -v last[$sym] ]] || order+=("$sym")
+        last[$sym]=$line
+    fi
+done < <(cat "${fragments[@]}")
+for sym in "${order[@]}"; do printf '%s\n' "${last[$sym]}"; done >"$fragment"
 
 # tinyconfig + olddefconfig silently drops any symbol whose dependencies are
 # unmet. Check every request in the fragment against the final .config.
@@ -105,13 +134,13 @@ while IFS= read -r line; do
     fi
 done <"$fragment"
 if ((${#bad[@]})); then
-    log "kernel.fragment requests that did not survive olddefconfig" \
+    log "fragment requests that did not survive olddefconfig" \
         "(missing dependencies?):"
     printf '  %s\n' "${bad[@]}" >&2
     # Not a make failure: the log tail would be noise.
     buildlog=""
     cp -f "$src/.config" "$cache_root/$key.failed.config"
-    die "fix kernel.fragment (resulting .config: $cache_root/$key.failed.config)"
+    die "fix ${fragments[*]##*/} (resulting .config: $cache_root/$key.failed.config)"
 fi
 
 jobs=$(nproc)
