@@ -124,3 +124,21 @@ void log_printf(enum log_level level, const char *file, int line, const char *fm
 	fflush(out);
 	pthread_mutex_unlock(&log_cfg.lock);
 }
+
+bool log_ratelimit(struct log_ratelimit *rl, unsigned long *suppressed)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (rl->started && now < rl->next_ns) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->started = true;
+	rl->next_ns = now + LOG_RATELIMIT_SECONDS * 1000000000ull;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}

@@ -10,6 +10,7 @@
 #define IGNIS_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum log_level {
@@ -44,6 +45,20 @@ int log_fd(void);
 
 void log_printf(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * For messages a guest can provoke at will: at most one per
+ * LOG_RATELIMIT_SECONDS per limiter. log_ratelimit() says whether to log
+ * now and, if so, how many were held back since the last one. One limiter per
+ * message and device, used under that device's lock.
+ */
+#define LOG_RATELIMIT_SECONDS 5
+struct log_ratelimit {
+	bool started;
+	uint64_t next_ns;
+	unsigned long suppressed;
+};
+bool log_ratelimit(struct log_ratelimit *rl, unsigned long *suppressed);
 
 #define pr_err(...)   log_printf(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define pr_warn(...)  log_printf(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)

@@ -480,7 +480,7 @@ Test(virtio_blk, header_shorter_than_16_bytes_is_ioerr)
 	cr_assert_eq(last_used_len(), 1);
 }
 
-Test(virtio_blk, chain_without_a_writable_byte_is_returned_with_used_len_0)
+Test(virtio_blk, chain_without_a_writable_byte_sets_needs_reset_and_is_not_completed)
 {
 	start(FEATURES);
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
@@ -489,9 +489,9 @@ Test(virtio_blk, chain_without_a_writable_byte_is_returned_with_used_len_0)
 	vq_publish(&mem, &vq, 0);
 	kick();
 
-	cr_assert_eq(vq_used_idx(&mem, &vq), 1);
-	cr_assert_eq(vq_used_id(&mem, &vq, 0), 0);
-	cr_assert_eq(vq_used_len(&mem, &vq, 0), 0);
+	/* Completing it would read as success: the driver's status byte is untouched. */
+	cr_assert_eq(vq_used_idx(&mem, &vq), 0);
+	cr_assert(mmio_read32(&blk.transport, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	cr_assert_eq(blk.stats.bad_requests, 1);
 }
 
@@ -512,19 +512,110 @@ Test(virtio_blk, read_from_a_read_only_drive_works)
 	assert_guest_holds_disk(DATA_GPA, 2, 512);
 }
 
-Test(virtio_blk, malformed_chain_is_returned_with_used_len_0_and_the_device_goes_on)
+Test(virtio_blk, looping_chain_sets_needs_reset_and_is_not_completed)
 {
 	start(FEATURES);
 	vq_put_desc(&mem, &vq, 5, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 6);
 	vq_put_desc(&mem, &vq, 6, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 5);
 	vq_publish(&mem, &vq, 5);
 	kick();
-	cr_assert_eq(vq_used_id(&mem, &vq, 0), 5);
-	cr_assert_eq(vq_used_len(&mem, &vq, 0), 0);
+	/* No end, so no status byte: only a reset can tell the driver. */
+	cr_assert_eq(vq_used_idx(&mem, &vq), 0);
+	cr_assert_eq(blk.stats.bad_chains, 1);
+	cr_assert(mmio_read32(&blk.transport, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+/*
+ * The issue-19 failure: a driver whose status byte holds 0 (VIRTIO_BLK_S_OK)
+ * before the request must not read OK for a request that was not served.
+ */
+Test(virtio_blk, bad_chain_with_a_status_byte_is_answered_ioerr_and_the_device_goes_on)
+{
+	start(FEATURES);
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
+	ram[STATUS_GPA] = VIRTIO_BLK_S_OK;
+	vq_put_desc(&mem, &vq, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+	vq_put_desc(&mem, &vq, 1, RAM_SIZE + 0x1000, 512, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	vq_put_desc(&mem, &vq, 2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+	vq_publish(&mem, &vq, 0);
+	kick();
+
+	cr_assert_eq(ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+	cr_assert_eq(vq_used_idx(&mem, &vq), 1);
+	cr_assert_eq(vq_used_id(&mem, &vq, 0), 0);
+	cr_assert_eq(vq_used_len(&mem, &vq, 0), 1);
 	cr_assert_eq(blk.stats.bad_chains, 1);
 
 	cr_assert_eq(run(VIRTIO_BLK_T_IN, 0, 512), VIRTIO_BLK_S_OK);
 	cr_assert_eq(mmio_read32(&blk.transport, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
+Test(virtio_blk, bad_chain_ending_in_a_readable_descriptor_sets_needs_reset)
+{
+	start(FEATURES);
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 0);
+	vq_put_desc(&mem, &vq, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+	vq_put_desc(&mem, &vq, 1, RAM_SIZE + 0x1000, 512, 0, 0);
+	vq_publish(&mem, &vq, 0);
+	kick();
+	cr_assert_eq(vq_used_idx(&mem, &vq), 0);
+	cr_assert(mmio_read32(&blk.transport, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+Test(virtio_blk, bad_chain_whose_status_byte_is_outside_ram_sets_needs_reset)
+{
+	start(FEATURES);
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
+	vq_put_desc(&mem, &vq, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+	vq_put_desc(&mem, &vq, 1, RAM_SIZE + 0x1000, 1, VIRTQ_DESC_F_WRITE, 0);
+	vq_publish(&mem, &vq, 0);
+	kick();
+	cr_assert_eq(vq_used_idx(&mem, &vq), 0);
+	cr_assert(mmio_read32(&blk.transport, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+/*
+ * A read through an indirect table at @table (any alignment the spec allows:
+ * none for indirect tables), as a SLOB guest's kmalloc() places them.
+ */
+static void read_through_indirect_table(uint64_t table)
+{
+	start(FEATURES | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC));
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 3);
+	ram[STATUS_GPA] = VIRTIO_BLK_S_OK;
+	memset(ram + DATA_GPA, 0, 1024);
+	vq_put_desc_at(&mem, table, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+	vq_put_desc_at(&mem, table, 1, DATA_GPA, 1024, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	vq_put_desc_at(&mem, table, 2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+	vq_put_desc(&mem, &vq, 0, table, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	vq_publish(&mem, &vq, 0);
+	kick();
+
+	cr_assert_eq(blk.stats.bad_chains, 0, "indirect table at 0x%llx refused",
+		     (unsigned long long)table);
+	cr_assert_eq(ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+	cr_assert_eq(last_used_len(), 1024 + 1);
+	assert_guest_holds_disk(DATA_GPA, 3, 1024);
+}
+
+Test(virtio_blk, indirect_table_8_byte_aligned_is_served)
+{
+	read_through_indirect_table(0x9008);
+}
+
+Test(virtio_blk, indirect_table_4_byte_aligned_is_served)
+{
+	read_through_indirect_table(0x9004);
+}
+
+Test(virtio_blk, indirect_table_2_byte_aligned_is_served)
+{
+	read_through_indirect_table(0x9002);
+}
+
+Test(virtio_blk, indirect_table_at_an_odd_address_is_served)
+{
+	read_through_indirect_table(0x9001);
 }
 
 Test(virtio_blk, corrupt_avail_index_sets_needs_reset)

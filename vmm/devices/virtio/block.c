@@ -63,9 +63,9 @@ static void complete(struct virtio_blk *blk, uint16_t head, uint64_t status_gpa,
 		blk->stats.io_errors++;
 	else if (status == VIRTIO_BLK_S_UNSUPP)
 		blk->stats.unsupported++;
-	if (guest_mem_write(t->mem, status_gpa, &status, 1))
-		used_len = 0;
-	if (virtq_push(&t->queues[0], t->mem, head, used_len))
+	/* Without its status the request would read as served: stop instead. */
+	if (guest_mem_write(t->mem, status_gpa, &status, 1) ||
+	    virtq_push(&t->queues[0], t->mem, head, used_len))
 		virtio_mmio_needs_reset(t);
 }
 
@@ -170,10 +170,14 @@ static void handle_request(struct virtio_blk *blk)
 	uint8_t status;
 
 	if (!status_location(c, &status_gpa)) {
-		/* Nowhere to put a status: all we can do is hand the chain back. */
+		/*
+		 * Nowhere to put a status: handing the chain back would read as
+		 * success to the driver (its status byte keeps what it held).
+		 */
 		blk->stats.bad_requests++;
-		if (virtq_push(&t->queues[0], t->mem, c->head, 0))
-			virtio_mmio_needs_reset(t);
+		pr_warn("virtio-blk %s: request at head %u has no status byte; device needs a reset",
+			blk->drive_id, c->head);
+		virtio_mmio_needs_reset(t);
 		return;
 	}
 	if (virtq_chain_read(c, t->mem, 0, &hdr, sizeof(hdr)) != (long)sizeof(hdr)) {
@@ -245,6 +249,36 @@ static void handle_request(struct virtio_blk *blk)
 	complete(blk, c->head, status_gpa, status, status == VIRTIO_BLK_S_OK ? used_len : 1);
 }
 
+/*
+ * A chain the device cannot serve must never look served: its status byte
+ * (the last byte of the final, device-writable descriptor) gets IOERR. Where
+ * there is no such byte, or the chain cannot be followed to it, only a reset
+ * of the device can tell the driver: NEEDS_RESET, and the queue stops.
+ * Returns false when the queue stopped.
+ */
+static bool fail_bad_chain(struct virtio_blk *blk)
+{
+	struct virtio_mmio *t = &blk->transport;
+	const struct virtq_chain *c = &blk->chain;
+	const uint8_t status = VIRTIO_BLK_S_IOERR;
+	bool answered = c->has_last && c->last.write && c->last.len &&
+			!guest_mem_write(t->mem, c->last.gpa + c->last.len - 1, &status, 1);
+	unsigned long suppressed;
+
+	blk->stats.bad_chains++;
+	if (log_ratelimit(&blk->bad_chain_log, &suppressed))
+		pr_warn("virtio-blk %s: malformed descriptor chain at head %u: %s "
+			"(%lu more not logged)", blk->drive_id, c->head,
+			answered ? "answered with an I/O error" : "no status byte, device needs a reset",
+			suppressed);
+	if (!answered || virtq_push(&t->queues[0], t->mem, c->head, 1)) {
+		virtio_mmio_needs_reset(t);
+		return false;
+	}
+	blk->stats.io_errors++;
+	return true;
+}
+
 static void blk_queue_notify(void *opaque, unsigned int q)
 {
 	struct virtio_blk *blk = opaque;
@@ -264,13 +298,8 @@ static void blk_queue_notify(void *opaque, unsigned int q)
 			return;
 		}
 		if (r == VIRTQ_BAD_CHAIN) {
-			blk->stats.bad_chains++;
-			pr_debug("virtio-blk %s: malformed descriptor chain at head %u", blk->drive_id,
-				 blk->chain.head);
-			if (virtq_push(vq, t->mem, blk->chain.head, 0)) {
-				virtio_mmio_needs_reset(t);
+			if (!fail_bad_chain(blk))
 				return;
-			}
 			continue;
 		}
 		handle_request(blk);

@@ -15,6 +15,7 @@
 #include "../../config.h"
 #include "../../io/block_file.h"
 #include "../../io/block_uring.h"
+#include "../../log.h"
 #include "mmio.h"
 
 #define VIRTIO_BLK_F_SEG_MAX  2
@@ -63,6 +64,7 @@ struct virtio_blk {
 	struct virtio_blk_req reqs[VIRTQ_MAX_SIZE];
 	struct virtq_chain chain; /* scratch for the chain being parsed */
 	struct virtio_blk_stats stats;
+	struct log_ratelimit bad_chain_log;
 };
 
 /*

@@ -121,6 +121,15 @@ static void rx_clear_frame(struct virtio_net *net)
 	net->rx_nr_used = 0;
 }
 
+static void warn_bad_chain(struct virtio_net *net, const char *queue, uint16_t head)
+{
+	unsigned long suppressed;
+
+	if (log_ratelimit(&net->bad_chain_log, &suppressed))
+		pr_warn("virtio-net %s: malformed %s descriptor chain at head %u, dropped "
+			"(%lu more not logged)", net->iface_id, queue, head, suppressed);
+}
+
 /*
  * Hands back the chains a half-delivered frame had taken, unused, plus
  * @extra (a malformed chain) if non-NULL. The frame starts over in the
@@ -196,7 +205,9 @@ static enum rx_result rx_deliver(struct virtio_net *net)
 				return RX_BROKEN;
 			}
 			if (r == VIRTQ_BAD_CHAIN || !rx_chain_usable(c)) {
+				/* Used length 0: the driver drops it as a short frame. */
 				net->stats.rx_bad_chains++;
+				warn_bad_chain(net, "RX", c->head);
 				if (!rx_return_unused(net, c))
 					return RX_BROKEN;
 				continue;
@@ -355,8 +366,11 @@ static void tx_process(struct virtio_net *net)
 				break;
 			}
 			net->tx_chain_held = true;
-			if (r == VIRTQ_BAD_CHAIN)
+			if (r == VIRTQ_BAD_CHAIN) {
+				/* Dropped as a lost frame would be; counted and logged. */
 				net->stats.tx_dropped_malformed++;
+				warn_bad_chain(net, "TX", net->tx_chain.head);
+			}
 			else if (!tx_send(net))
 				break; /* EAGAIN: EPOLLOUT brings us back */
 		} else if (!tx_send(net)) {

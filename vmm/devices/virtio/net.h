@@ -20,6 +20,7 @@
 
 #include "../../config.h"
 #include "../../io/tap.h"
+#include "../../log.h"
 #include "mmio.h"
 
 #define VIRTIO_NET_F_CSUM       0
@@ -95,6 +96,7 @@ struct virtio_net {
 	struct iovec tx_iov[VIRTQ_MAX_CHAIN];
 
 	struct virtio_net_stats stats;
+	struct log_ratelimit bad_chain_log; /* a guest can send malformed chains at will */
 };
 
 extern const struct virtio_device_ops virtio_net_ops;

@@ -79,37 +79,50 @@ static bool read_desc(const struct guest_mem *mem, uint64_t table, uint32_t idx,
 	return guest_mem_read(mem, table + (uint64_t)idx * DESC_SIZE, d, sizeof(*d)) == 0;
 }
 
-/* Walks the chain at @head into @chain. Returns 0 or -EINVAL. */
+/*
+ * Walks the chain at @head into @chain. Returns 0, -EINVAL for a chain that
+ * could be followed to its end but breaks a rule (a buffer outside RAM,
+ * readable after writable, too long in total: chain->last says where it
+ * ended), or -ELOOP for one that cannot be followed (an index out of range,
+ * a loop, a descriptor or an indirect table that cannot be read).
+ */
 static int walk_chain(const struct virtq *q, const struct guest_mem *mem, uint16_t head,
 		      struct virtq_chain *chain)
 {
 	uint64_t table = q->desc_gpa;
 	uint32_t table_size = q->size;
 	uint32_t idx = head;
-	bool in_indirect = false;
+	bool in_indirect = false, bad = false;
 	unsigned int steps = 0;
 
 	chain->head = head;
 	chain->nr = chain->nr_readable = 0;
 	chain->readable_len = chain->writable_len = 0;
+	chain->has_last = false;
 
 	for (;;) {
 		struct vring_desc d;
 
 		/* Every step consumes a descriptor; a loop runs out of them. */
 		if (++steps > VIRTQ_MAX_CHAIN || idx >= table_size)
-			return -EINVAL;
+			return -ELOOP;
 		if (!read_desc(mem, table, idx, &d))
-			return -EINVAL;
+			return -ELOOP;
 
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-			/* Only when negotiated, never nested, never with NEXT (2.7.5.3). */
+			/*
+			 * Only when negotiated, never nested, never with NEXT
+			 * (2.7.5.3.1); the table may sit at any address: the
+			 * 16-byte alignment rule (2.7.5) is for the ring's own
+			 * descriptor table, and a guest whose kmalloc() aligns to
+			 * 8 bytes (SLOB) places indirect tables so.
+			 */
 			if (!q->indirect || in_indirect || (d.flags & VIRTQ_DESC_F_NEXT))
-				return -EINVAL;
+				return -ELOOP;
 			if (d.len == 0 || d.len % DESC_SIZE || d.len / DESC_SIZE > VIRTQ_MAX_CHAIN)
-				return -EINVAL;
-			if ((d.addr & 15) || !guest_mem_ptr(mem, d.addr, d.len))
-				return -EINVAL;
+				return -ELOOP;
+			if (!guest_mem_ptr(mem, d.addr, d.len))
+				return -ELOOP;
 			table = d.addr;
 			table_size = d.len / DESC_SIZE;
 			idx = 0;
@@ -117,27 +130,38 @@ static int walk_chain(const struct virtq *q, const struct guest_mem *mem, uint16
 			continue;
 		}
 
-		if (d.len && !guest_mem_ptr(mem, d.addr, d.len))
-			return -EINVAL;
-		if (d.flags & VIRTQ_DESC_F_WRITE) {
-			chain->writable_len += d.len;
-		} else {
-			/* Device-readable buffers must all precede writable ones. */
-			if (chain->nr != chain->nr_readable)
-				return -EINVAL;
-			chain->nr_readable++;
-			chain->readable_len += d.len;
+		if (!(d.flags & VIRTQ_DESC_F_NEXT)) {
+			chain->has_last = true;
+			chain->last = (struct virtq_seg){
+				.gpa = d.addr,
+				.len = d.len,
+				.write = (d.flags & VIRTQ_DESC_F_WRITE) != 0,
+			};
 		}
-		if (chain->readable_len + chain->writable_len > UINT32_MAX)
-			return -EINVAL;
-		chain->segs[chain->nr++] = (struct virtq_seg){
-			.gpa = d.addr,
-			.len = d.len,
-			.write = (d.flags & VIRTQ_DESC_F_WRITE) != 0,
-		};
+		/* A broken rule ends the segments, not the walk: find the chain's end. */
+		if (d.len && !guest_mem_ptr(mem, d.addr, d.len))
+			bad = true;
+		/* Device-readable buffers must all precede writable ones (2.7.4.2). */
+		if (!(d.flags & VIRTQ_DESC_F_WRITE) && chain->nr != chain->nr_readable)
+			bad = true;
+		if (chain->readable_len + chain->writable_len + d.len > UINT32_MAX)
+			bad = true;
+		if (!bad) {
+			if (d.flags & VIRTQ_DESC_F_WRITE) {
+				chain->writable_len += d.len;
+			} else {
+				chain->nr_readable++;
+				chain->readable_len += d.len;
+			}
+			chain->segs[chain->nr++] = (struct virtq_seg){
+				.gpa = d.addr,
+				.len = d.len,
+				.write = (d.flags & VIRTQ_DESC_F_WRITE) != 0,
+			};
+		}
 
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
-			return 0;
+			return bad ? -EINVAL : 0;
 		idx = d.next;
 	}
 }

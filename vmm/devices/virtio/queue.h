@@ -61,13 +61,27 @@ struct virtq_chain {
 	unsigned int nr_readable; /* readable segments come first */
 	uint64_t readable_len;
 	uint64_t writable_len;
+	/*
+	 * The chain's final descriptor (the one without NEXT), found even in a
+	 * VIRTQ_BAD_CHAIN whose walk reached it: where a device that answers
+	 * in the last writable byte (virtio-blk's status) can still say the
+	 * request failed. In a bad chain it may lie outside RAM: reach it only
+	 * through the bounded guest_mem_* accessors.
+	 */
+	bool has_last;
+	struct virtq_seg last;
 	struct virtq_seg segs[VIRTQ_MAX_CHAIN];
 };
 
 enum virtq_pop_result {
 	VIRTQ_EMPTY = 0,
 	VIRTQ_CHAIN = 1,       /* @chain is valid */
-	VIRTQ_BAD_CHAIN = 2,   /* @chain->head is valid but the chain is not: complete it with 0 */
+	/*
+	 * @chain->head is valid but the chain is not: the device must tell the
+	 * driver the request failed (never complete it as if served), e.g. with
+	 * an error status at @chain->last, or set NEEDS_RESET.
+	 */
+	VIRTQ_BAD_CHAIN = 2,
 	VIRTQ_BROKEN = 3,      /* the ring itself is corrupt: the device needs a reset */
 };
 
