@@ -198,6 +198,8 @@ static bool handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
+	/* Only these leave KVM waiting for the next KVM_RUN to finish them. */
+	vcpu->exit_pending = run->exit_reason == KVM_EXIT_IO || run->exit_reason == KVM_EXIT_MMIO;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(vcpu);
@@ -241,12 +243,59 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/*
+ * KVM finishes a port-I/O or MMIO exit (moves RIP past an `out`, puts the
+ * value of a read in its register) only when KVM_RUN is entered again; until
+ * then the guest's state is half an instruction (KVM API, struct kvm_run).
+ * State saved then would make a restored guest repeat the access: a byte on
+ * the console twice, a side-effecting register read done again. Re-entering
+ * with immediate_exit set completes the access and returns -EINTR before any
+ * guest instruction runs. A few rounds at most: an access KVM splits (a
+ * string instruction over a page) exits again with the next part.
+ * Returns false when the vCPU must stop.
+ */
+#define COMPLETE_EXIT_ROUNDS 64
+
+static bool handle_exit(struct vcpu *vcpu);
+
+static bool complete_pending_exit(struct vcpu *vcpu)
+{
+	for (unsigned int i = 0; vcpu->exit_pending; i++) {
+		if (i == COMPLETE_EXIT_ROUNDS) {
+			pr_warn("vcpu%u: I/O exit still pending after %u completion rounds",
+				vcpu->id, i);
+			return true;
+		}
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->exit_pending = false;
+				return true;
+			}
+			pr_err("vcpu%u: KVM_RUN (completing an exit): %s", vcpu->id, strerror(errno));
+			vm_request_exit(vcpu->vm, 1);
+			return false;
+		}
+		/* The next part of a split access: handle it like any exit. */
+		if (!handle_exit(vcpu))
+			return false;
+	}
+	return true;
+}
+
 /* Parks the thread while a pause is requested. Returns false to stop. */
 static bool wait_while_paused(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
 	pthread_mutex_lock(&vm->run_lock);
+	if (vm->pause_requested && !vm_stopping(vm) && vcpu->exit_pending) {
+		/* Complete the last exit first: a paused vCPU's state may be saved. */
+		pthread_mutex_unlock(&vm->run_lock);
+		if (!complete_pending_exit(vcpu))
+			return false;
+		pthread_mutex_lock(&vm->run_lock);
+	}
 	if (vm->pause_requested && !vm_stopping(vm)) {
 		vm->nr_parked++;
 		pthread_cond_broadcast(&vm->run_cond);
@@ -286,6 +335,8 @@ static void *vcpu_thread(void *arg)
 		if (!wait_while_paused(vcpu))
 			break;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			/* Even an early -EINTR finished the previous exit first. */
+			vcpu->exit_pending = false;
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			pr_err("vcpu%u: KVM_RUN: %s", vcpu->id, strerror(errno));

@@ -32,6 +32,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/* The last exit was I/O or MMIO: KVM finishes it on the next KVM_RUN. (vCPU thread) */
+	bool exit_pending;
 	struct vcpu_stats stats;
 };
 
