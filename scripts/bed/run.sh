@@ -15,6 +15,8 @@
 #   125  the bed died without reporting the script's status
 #   96   (from L1) the --hugepages reservation could not be made
 #   97   (from L1) /dev/kvm did not appear after loading kvm-amd
+#   98   L1 froze: no heartbeat for --freeze-limit seconds (the bed's own
+#        failure, see README "Stalls"; a caller may start it once more)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,6 +37,15 @@ usage: run.sh --script FILE [options]
   --mem MiB          L1 memory (default 1536)
   --log FILE         also write the console (CRs stripped) to FILE
   --keep             keep the staging directory (printed) for debugging
+  --hostfs           run the script in this host's own file tree: L1 mounts
+                     the host's / read-only over virtiofs with a tmpfs
+                     overlay for writes and chroots into it, so every host
+                     path (build trees, python3, ctest, ...) is there as is,
+                     and the script starts in the caller's directory
+  --env NAME         pass the host's $NAME into the script (with --hostfs;
+                     repeatable; PATH and HOME always are)
+  --freeze-limit S   L1 frozen (no heartbeat for S seconds, default 120):
+                     stop the bed and exit 98
 EOF
 }
 
@@ -57,6 +68,9 @@ timeout_s=600
 mem_mib=1536
 log=""
 keep=0
+hostfs=0
+envs=(PATH HOME)
+freeze_limit=120
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -69,6 +83,9 @@ while [ $# -gt 0 ]; do
 	--mem) [ $# -ge 2 ] || die_usage "$1 needs a value"; mem_mib=$2; shift 2 ;;
 	--log) [ $# -ge 2 ] || die_usage "$1 needs a value"; log=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
+	--hostfs) hostfs=1; shift ;;
+	--env) [ $# -ge 2 ] || die_usage "$1 needs a value"; envs+=("$2"); shift 2 ;;
+	--freeze-limit) [ $# -ge 2 ] || die_usage "$1 needs a value"; freeze_limit=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) die_usage "unknown option: $1" ;;
 	esac
@@ -76,7 +93,7 @@ done
 
 [ -n "$script" ] || die_usage "--script is required"
 [ -f "$script" ] || die_usage "no such script: $script"
-for n in "$hugepages" "$timeout_s" "$mem_mib"; do
+for n in "$hugepages" "$timeout_s" "$mem_mib" "$freeze_limit"; do
 	[[ "$n" =~ ^[0-9]+$ ]] || die_usage "not a number: $n"
 done
 
@@ -90,6 +107,10 @@ busybox=/bin/busybox
 # and, worse, lacks applets the bed uses; insist on the static one.
 if ldd "$busybox" >/dev/null 2>&1; then
 	missing "a static $busybox (install busybox-static, not busybox)"
+fi
+virtiofsd=/usr/lib/qemu/virtiofsd
+if [ "$hostfs" = 1 ]; then
+	[ -x "$virtiofsd" ] || missing "$virtiofsd (Debian package qemu-system-common)"
 fi
 if [ "$qemu_peer" = 1 ]; then
 	for f in /usr/share/qemu/bios-microvm.bin /usr/share/qemu/pvh.bin /usr/share/qemu/linuxboot_dma.bin; do
@@ -106,7 +127,12 @@ moddir=$(find "$l1dir/lib/modules" -mindepth 2 -maxdepth 2 -type d -name kernel 
 # --- stage the L1 initramfs --------------------------------------------------
 stage=$(mktemp -d "${TMPDIR:-/tmp}/ignis-bed.XXXXXX")
 # shellcheck disable=SC2317 # called by the EXIT trap
+vfs_pid=""
 cleanup() {
+	if [ -n "$vfs_pid" ]; then
+		kill "$vfs_pid" 2>/dev/null || true
+		wait "$vfs_pid" 2>/dev/null || true
+	fi
 	if [ "$keep" = 1 ]; then
 		echo "run.sh: staging kept in $stage" >&2
 	else
@@ -118,7 +144,15 @@ root=$stage/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,bed/bin,lib/bed-modules}
 
 cp "$busybox" "$root/bin/busybox"
-for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko drivers/net/tun.ko; do
+# With --hostfs also what a virtiofs root over PCI needs (loaded in L1 in
+# this order).
+hostfs_modules="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
+	drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
+	drivers/virtio/virtio_pci.ko fs/fuse/fuse.ko fs/fuse/virtiofs.ko fs/overlayfs/overlay.ko"
+[ "$hostfs" = 1 ] || hostfs_modules=""
+# shellcheck disable=SC2086 # the list splits on purpose
+for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko drivers/net/tun.ko \
+	$hostfs_modules; do
 	if [ -f "$moddir/$m" ]; then
 		cp "$moddir/$m" "$root/lib/bed-modules/"
 	fi
@@ -181,7 +215,19 @@ cat >"$root/bed/.env" <<EOF
 BED_HUGEPAGES=$hugepages
 BED_QEMU=$bed_qemu
 BED_QEMU_DATA=$bed_qemu_data
+BED_HOSTFS=$hostfs
 EOF
+# With --hostfs the script runs with the host environment variables named,
+# in the directory run.sh was started from (values single-quoted for sh).
+sh_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+: >"$root/bed/.hostenv"
+if [ "$hostfs" = 1 ]; then
+	for name in "${envs[@]}"; do
+		[[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die_usage "bad --env name: $name"
+		[ -n "${!name+set}" ] && echo "export $name=$(sh_quote "${!name}")" >>"$root/bed/.hostenv"
+	done
+	echo "cd $(sh_quote "$PWD") || exit 1" >>"$root/bed/.hostenv"
+fi
 
 # L1's PID 1. Everything that can go wrong reports through BED_EXIT so the
 # host side never mistakes a broken bed for a passing test.
@@ -201,7 +247,7 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t hugetlbfs hugetlbfs /dev/hugepages
 . /bed/.env
-export BED_HUGEPAGES BED_QEMU BED_QEMU_DATA
+export BED_HUGEPAGES BED_QEMU BED_QEMU_DATA BED_HOSTFS
 
 finish() {
 	# The marker must start a line even if the script's last output did
@@ -220,6 +266,12 @@ done
 insmod /lib/bed-modules/kvm-amd.ko npt=1 || echo "BED: insmod kvm-amd failed"
 if [ -f /lib/bed-modules/tun.ko ]; then
 	insmod /lib/bed-modules/tun.ko || echo "BED: insmod tun failed"
+fi
+if [ "$BED_HOSTFS" = 1 ]; then
+	for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+		fuse virtiofs overlay; do
+		insmod /lib/bed-modules/$m.ko || echo "BED: insmod $m failed"
+	done
 fi
 # devtmpfs creates the node asynchronously; give it a moment.
 i=0
@@ -258,9 +310,39 @@ echo madvise >/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true
 	done
 ) </dev/null &
 
-cd /bed
 # stdin from /dev/null: programs under test must not wait for or put the
 # console into raw mode.
+if [ "$BED_HOSTFS" = 1 ]; then
+	# The host's tree, read-only, under a tmpfs that takes every write; the
+	# bed's own /proc, /sys, /dev (with /dev/kvm), /run and hugetlbfs over it.
+	mkdir -p /host /upper /newroot
+	i=0
+	until mount -t virtiofs -o ro hostroot /host 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || { echo "BED: cannot mount the host's tree (virtiofs)"; finish 3; }
+		sleep 0.1
+	done
+	mount -t tmpfs -o mode=755 tmpfs /upper
+	mkdir -p /upper/u /upper/w
+	mount -t overlay overlay -o lowerdir=/host,upperdir=/upper/u,workdir=/upper/w /newroot ||
+		{ echo "BED: overlay over the host's tree failed"; finish 3; }
+	for d in proc sys dev tmp run; do mkdir -p /newroot/$d; done
+	mount -t proc proc /newroot/proc
+	mount -t sysfs sysfs /newroot/sys
+	mount -t devtmpfs devtmpfs /newroot/dev
+	mkdir -p /newroot/dev/pts /newroot/dev/shm /newroot/dev/hugepages
+	mount -t devpts devpts /newroot/dev/pts
+	mount -t tmpfs tmpfs /newroot/dev/shm
+	mount -t hugetlbfs hugetlbfs /newroot/dev/hugepages
+	mount -t tmpfs -o mode=755 tmpfs /newroot/run
+	mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2>/dev/null || true
+	mkdir -p /newroot/.bed
+	cp /bed/.script /bed/.hostenv /newroot/.bed/
+	echo "BED: running in the host's tree (virtiofs, read-only, tmpfs overlay)"
+	chroot /newroot /bin/sh -c '. /.bed/.hostenv; exec /bin/sh /.bed/.script' </dev/null
+	finish $?
+fi
+cd /bed
 sh /bed/.script </dev/null
 finish $?
 EOF
@@ -280,15 +362,74 @@ console=${log:-$stage/console.log}
 # stdin </dev/null: the bed is never interactive and must not put a
 # terminal into raw mode. CRs stripped so callers can grep lines; QEMU's
 # warnings about EPYC features TCG lacks are noise on every run.
+hostfs_args=()
+if [ "$hostfs" = 1 ]; then
+	# vhost-user-fs: virtiofsd serves the host's / natively, so file access
+	# from L1 costs no emulated I/O; it needs L1's RAM shared with it.
+	sock=$stage/virtiofs.sock
+	"$virtiofsd" --socket-path="$sock" -o source=/ -o cache=always -o sandbox=chroot \
+		-o log_level=err </dev/null >"$stage/virtiofsd.log" 2>&1 &
+	vfs_pid=$!
+	i=0
+	while [ ! -S "$sock" ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$vfs_pid" 2>/dev/null; then
+			cat "$stage/virtiofsd.log" >&2
+			missing "a running virtiofsd (it did not create $sock)"
+		fi
+		sleep 0.05
+	done
+	hostfs_args=(-object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on"
+		-numa node,memdev=mem -chardev "socket,id=vfs,path=$sock"
+		-device vhost-user-fs-pci,chardev=vfs,tag=hostroot)
+fi
+
+# A frozen L1 (README "Stalls") prints no heartbeat: stop it after
+# --freeze-limit seconds without one instead of waiting out --timeout.
+watch_freeze() {
+	local qpid=$1 last now beats=0 n
+	last=$(date +%s)
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		n=$(grep -c '^BED_HEARTBEAT' "$console" 2>/dev/null || true)
+		now=$(date +%s)
+		if [ "${n:-0}" != "$beats" ]; then
+			beats=$n
+			last=$now
+		elif [ $((now - last)) -ge "$freeze_limit" ]; then
+			echo "BED_FROZEN: no heartbeat from L1 for $((now - last)) s" | tee -a "$console"
+			pkill -P "$qpid" 2>/dev/null
+			kill "$qpid" 2>/dev/null
+			return
+		fi
+	done
+}
+
 set +e
 timeout -k 10 "$timeout_s" "$qemu" \
 	-accel tcg -M q35 -cpu EPYC,+svm,+npt -smp 1 -m "$mem_mib" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$l1kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet" \
-	</dev/null 2>&1 | sed -u -e 's/\r//g' -e "/TCG doesn't support requested feature/d" | tee "$console"
-qemu_status=${PIPESTATUS[0]}
+	-append "console=ttyS0 panic=-1 quiet" ${hostfs_args[@]+"${hostfs_args[@]}"} \
+	</dev/null > >(sed -u -e 's/\r//g' -e "/TCG doesn't support requested feature/d" | tee "$console") 2>&1 &
+qpid=$!
+watch_freeze "$qpid" &
+wpid=$!
+wait "$qpid"
+qemu_status=$?
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
 set -e
+# The console pipe (sed | tee) ends when QEMU's output closes: let it drain.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	grep -q -a '^BED_EXIT=' "$console" && break
+	sleep 0.1
+done
+
+if grep -q -a '^BED_FROZEN' "$console"; then
+	echo "run.sh: FAIL: L1 froze (no heartbeat for ${freeze_limit}s)" >&2
+	exit 98
+fi
 
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
 	echo "run.sh: FAIL: bed timed out after ${timeout_s}s" >&2
