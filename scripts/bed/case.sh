@@ -11,7 +11,7 @@ bed_case() {
 	_limit=$2
 	shift 2
 	echo "CASE_BEGIN $_name: $*"
-	/bed/bin/tstamp -t "$_limit" -- "$@" | sed "s/^/$_name /"
+	"${BED_TSTAMP_BIN:-/bed/bin/tstamp}" -t "$_limit" -- "$@" | sed "s/^/$_name /"
 	echo "CASE_END $_name"
 }
 

@@ -46,7 +46,8 @@ bed_args() {
 # Sets GUEST_KERNEL and GUEST_INITRAMFS, building them through
 # scripts/guest/* (cached; the kernel's first build takes ~7 min).
 # IGNIS_GUEST_KERNEL / IGNIS_GUEST_INITRAMFS override the builders, e.g. to
-# try a different kernel.
+# try a different kernel; IGNIS_GUEST_VARIANT=tiny picks the guest matrix's
+# second kernel (scripts/guest/build-kernel.sh tiny).
 bed_guest_artefacts() {
 	local src=$1 out
 	if [ -n "${IGNIS_GUEST_KERNEL:-}" ]; then
@@ -54,8 +55,8 @@ bed_guest_artefacts() {
 	else
 		[ -x "$src/scripts/guest/build-kernel.sh" ] ||
 			bed_abort "guest kernel builder $src/scripts/guest/build-kernel.sh is missing"
-		echo "bed: building/locating the guest kernel (first build ~7 min)"
-		out=$("$src/scripts/guest/build-kernel.sh") ||
+		echo "bed: building/locating the guest kernel ${IGNIS_GUEST_VARIANT:+(variant $IGNIS_GUEST_VARIANT) }(first build ~7 min)"
+		out=$("$src/scripts/guest/build-kernel.sh" ${IGNIS_GUEST_VARIANT:+"$IGNIS_GUEST_VARIANT"}) ||
 			bed_abort "scripts/guest/build-kernel.sh failed"
 		GUEST_KERNEL=$(printf '%s\n' "$out" | tail -n1)
 	fi

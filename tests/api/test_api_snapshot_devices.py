@@ -25,7 +25,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_api_vmm import Ignis  # noqa: E402
-from test_api_snapshot import check, counters, wait_for  # noqa: E402
+from test_api_snapshot import check, counters, mark, wait_for  # noqa: E402
 import test_api_snapshot  # noqa: E402
 
 MAC = "06:00:ac:10:00:02"
@@ -55,7 +55,7 @@ def boot_and_snapshot(ignis_bin, work, counter, root, data, state, mem):
     vm.req("PATCH", "/vm", {"state": "Paused"})
     s, f = vm.fault("PUT", "/snapshot/create", {"snapshot_path": state, "mem_file_path": mem})
     check("create with drives and a TAP: 204", s == 204, f"({s} {f})")
-    last = counters(vm.out.name)[-1]
+    last = mark(vm.out.name)
     vm.stop(signal.SIGKILL)
     return last
 
@@ -136,8 +136,8 @@ def main():
         check("eth0 on the override tap1, MAC kept",
               len(nets) == 1 and nets[0].get("host_dev_name") == "tap1"
               and nets[0].get("guest_mac") == MAC, f"({nets})")
-        ok = wait_for(lambda: len(counters(vm.out.name)) >= 2)
-        after = counters(vm.out.name)
+        ok = wait_for(lambda: len(counters(vm.out.name, last.tail)) >= 2)
+        after = counters(vm.out.name, last.tail)
         check("counter continues after the restore", ok and after[0] == (last + 1) & 0xffff,
               f"(last {last:04x}, after {[hex(v) for v in after[:4]]})")
         vm.stop()

@@ -59,9 +59,9 @@ def snapshot_counter(ignis_bin, counter, work, name, huge="None"):
     s, f = vm.fault("PUT", "/snapshot/create", {"snapshot_path": state, "mem_file_path": mem})
     check(f"{name}: snapshot created", s == 204, f"({s} {f})")
     time.sleep(0.2)
-    before = counters(vm.out.name)
+    last = base.mark(vm.out.name)
     vm.stop(signal.SIGKILL)
-    return state, mem, before[-1] if before else -1
+    return state, mem, last
 
 
 class Handler:
@@ -87,8 +87,8 @@ class Handler:
 def load_and_count(vm, body, last, what):
     s, f = vm.fault("PUT", "/snapshot/load", body)
     check(f"{what}: load 204", s == 204, f"({s} {f}) {open(vm.err_path).read()[-400:]}")
-    ok = s == 204 and wait_for(lambda: len(counters(vm.out.name)) >= 3)
-    after = counters(vm.out.name)
+    ok = s == 204 and wait_for(lambda: len(counters(vm.out.name, last.tail)) >= 3)
+    after = counters(vm.out.name, last.tail)
     check(f"{what}: counter continues from the snapshot",
           ok and after[0] == (last + 1) & 0xffff and after[0] != 1,
           f"(last {last:04x}, after {[hex(v) for v in after[:5]]})")
@@ -228,7 +228,7 @@ def main():
         # The same process now loads with the example handler.
         hsock = os.path.join(work, "handler.sock")
         h = Handler(handler_bin, hsock, mem, os.path.join(work, "handler.err"))
-        last2 = -1
+        last2 = base.Mark(-1)
         if load_and_count(vm, {"snapshot_path": state, "resume_vm": True, "mem_backend": uffd(hsock)},
                           last, "Uffd 4 KiB after refusals"):
             check("handler received one region of 4 KiB pages",
@@ -246,7 +246,7 @@ def main():
             check("its memory file equals the original where the guest did not write",
                   s == 204 and open(mem2, "rb").read()[-(1 << 20):] == open(mem, "rb").read()[-(1 << 20):])
             time.sleep(0.2)
-            last2 = counters(vm.out.name)[-1]
+            last2 = base.mark(vm.out.name)
         rc = vm.stop()
         print(f"ignis exit code after SIGTERM: {rc}")
         check("restored VM stops on SIGTERM without a seccomp fault (exit 148)", rc is not None and rc != 148,

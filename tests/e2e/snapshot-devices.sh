@@ -70,7 +70,7 @@ done
 net_reachable 172.16.0.2 30 && echo SNAP_PING_BEFORE_OK
 step \$ctl1 pause
 sleep 0.5
-echo "SNAP_LAST_BEFORE \$(last /bed/console1.txt)"
+echo "SNAP_LAST_BEFORE \$(last_complete /bed/console1.txt)"
 step \$ctl1 snapshot-create /bed/vm.state /bed/vm.mem
 kill -9 \$pid
 wait \$pid 2>/dev/null
@@ -95,7 +95,7 @@ else
 	kill -9 \$pid
 	wait \$pid 2>/dev/null
 fi
-echo "SNAP_FIRST_AFTER \$(grep -a '^CNT [0-9]*' /bed/console2.txt | head -n1 | tr -d '\r' | cut -d' ' -f2)"
+echo "SNAP_FIRST_AFTER \$(first_joined /bed/console1.txt /bed/console2.txt)"
 echo "SNAP_LAST_AFTER \$(last /bed/console2.txt)"
 sed 's/^/SNAP_CONSOLE2 /' /bed/console2.txt | grep -a 'G_' | head -n 10
 \$E2FSCK -fn /tmp/root.ext4 >/tmp/fsck.out 2>&1

@@ -65,17 +65,18 @@ boot() { # SOCK CONSOLE HUGE TRACK [DRIVE_FILE]
 	step ctl "\$1" start
 	wait_count "\$2" 5
 }
-# restore NAME STATE BACKEND PATH [COUNT]: a fresh ignis loads and resumes;
-# prints what the checks need once the count is 5 past the first (or COUNT),
-# then stops it.
+# restore NAME STATE BACKEND PATH SOURCE_CONSOLE [COUNT]: a fresh ignis
+# loads and resumes; prints what the checks need once the count is 5 past the
+# first (or COUNT), then stops it. The first count is read from the source's
+# console and this one joined (snapshot-l1.sh first_joined).
 restore() {
 	start_ignis /run/\$1.sock /bed/\$1.console
 	step ctl /run/\$1.sock raw PUT /snapshot/load "{\"snapshot_path\": \"\$2\", \"mem_backend\": {\"backend_type\": \"\$3\", \"backend_path\": \"\$4\"}, \"resume_vm\": true}"
 	sleep 2
 	echo "SM_HP_FREE_DURING \$1 \$(hp_free)"
-	wait_count /bed/\$1.console \${5:-\$((\$(first /bed/\$1.console) + 5))} 2>/dev/null
+	wait_count /bed/\$1.console \${6:-\$((\$(first /bed/\$1.console) + 5))} 2>/dev/null
 	grep -a '^MD5 ' /bed/\$1.console | tr -d '\r' | sed "s/^/SM_MD5 \$1 /"
-	echo "SM_FIRST_AFTER \$1 \$(first /bed/\$1.console)"
+	echo "SM_FIRST_AFTER \$1 \$(first_joined \$5 /bed/\$1.console)"
 	echo "SM_LAST_AFTER \$1 \$(last /bed/\$1.console)"
 	kill \$pid
 	wait \$pid 2>/dev/null
@@ -93,19 +94,19 @@ wait_count /bed/a.console 30
 grep -a '^MD5 ' /bed/a.console | tr -d '\r' | sed 's/^/SM_MD5 a /'
 step ctl /run/a.sock pause
 sleep 0.5
-echo "SM_LAST_BEFORE diff \$(last /bed/a.console)"
-echo "SM_LAST_BEFORE uffd \$(last /bed/a.console)"
+echo "SM_LAST_BEFORE diff \$(last_complete /bed/a.console)"
+echo "SM_LAST_BEFORE uffd \$(last_complete /bed/a.console)"
 step ctl /run/a.sock raw PUT /snapshot/create '{"snapshot_path": "/bed/diff.state", "mem_file_path": "/bed/diff.mem", "snapshot_type": "Diff"}'
 kill -9 \$pid
 wait \$pid 2>/dev/null
 echo "SM_DIFF_SIZE \$(stat -c %s /bed/diff.mem) \$((\$(stat -c %b /bed/diff.mem) * \$(stat -c %B /bed/diff.mem)))"
 cp /bed/base.mem /bed/merged.mem
 step /bed/bin/ignis-snapshot-editor edit-memory rebase --memory-path /bed/merged.mem --diff-path /bed/diff.mem
-restore diff /bed/diff.state File /bed/merged.mem 52
+restore diff /bed/diff.state File /bed/merged.mem /bed/a.console 52
 /bed/bin/ignis-uffd-handler /run/handler.sock /bed/merged.mem 2>/bed/uffd.err &
 handler=\$!
 sleep 0.5
-restore uffd /bed/diff.state Uffd /run/handler.sock 52
+restore uffd /bed/diff.state Uffd /run/handler.sock /bed/a.console 52
 kill \$handler 2>/dev/null
 sed 's/^/SM_UFFD_ERR /' /bed/uffd.err | tail -n 5
 rm -f /bed/base.mem /bed/diff.mem /bed/merged.mem
@@ -115,16 +116,16 @@ echo "SM_HP_FREE_IDLE \$(hp_free)"
 boot /run/c.sock /bed/c.console 2M false
 step ctl /run/c.sock pause
 sleep 0.5
-echo "SM_LAST_BEFORE huge \$(last /bed/c.console)"
-echo "SM_LAST_BEFORE hugeuffd \$(last /bed/c.console)"
+echo "SM_LAST_BEFORE huge \$(last_complete /bed/c.console)"
+echo "SM_LAST_BEFORE hugeuffd \$(last_complete /bed/c.console)"
 step ctl /run/c.sock snapshot-create /bed/huge.state /bed/huge.mem
 kill -9 \$pid
 wait \$pid 2>/dev/null
-restore huge /bed/huge.state File /bed/huge.mem
+restore huge /bed/huge.state File /bed/huge.mem /bed/c.console
 /bed/bin/ignis-uffd-handler /run/handler2.sock /bed/huge.mem 2>/bed/uffd2.err &
 handler=\$!
 sleep 0.5
-restore hugeuffd /bed/huge.state Uffd /run/handler2.sock
+restore hugeuffd /bed/huge.state Uffd /run/handler2.sock /bed/c.console
 kill \$handler 2>/dev/null
 sed 's/^/SM_UFFD2_ERR /' /bed/uffd2.err | tail -n 5
 sed 's/^/SM_ERR /' /bed/ignis.err | grep -v 'rx \|tx ' | tail -n 25

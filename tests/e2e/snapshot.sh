@@ -37,7 +37,7 @@ while [ "\$(last /bed/console1.txt)" -lt 5 ] 2>/dev/null || [ -z "\$(last /bed/c
 done
 step \$ctl1 pause
 sleep 0.5
-echo "SNAP_LAST_BEFORE \$(last /bed/console1.txt)"
+echo "SNAP_LAST_BEFORE \$(last_complete /bed/console1.txt)"
 t0=\$(now_ms)
 step \$ctl1 snapshot-create /bed/vm.state /bed/vm.mem
 t1=\$(now_ms)
@@ -53,7 +53,7 @@ t1=\$(now_ms)
 echo "SNAP_LOAD_MS \$((t1 - t0))"
 echo "SNAP_INFO \$(\$ctl2 info | tr -d '\n ')"
 sleep 3
-echo "SNAP_FIRST_AFTER \$(grep -a '^CNT [0-9]*' /bed/console2.txt | head -n1 | tr -d '\r' | cut -d' ' -f2)"
+echo "SNAP_FIRST_AFTER \$(first_joined /bed/console1.txt /bed/console2.txt)"
 echo "SNAP_LAST_AFTER \$(last /bed/console2.txt)"
 kill -9 \$pid
 wait \$pid 2>/dev/null
