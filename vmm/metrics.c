@@ -120,6 +120,29 @@ static json_t *block_json(const struct vm *vm)
 	return all;
 }
 
+static json_t *net_json(const struct vm *vm)
+{
+	json_t *all = json_object();
+
+	for (unsigned int i = 0; vm && i < vm->nr_nets; i++) {
+		struct virtio_net *n = vm->nets[i];
+		struct virtio_net_stats s;
+
+		pthread_mutex_lock(&n->transport.lock);
+		s = n->stats;
+		pthread_mutex_unlock(&n->transport.lock);
+		json_object_set_new(all, n->iface_id,
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+					      "rx_packets_count", (json_int_t)s.rx_frames,
+					      "rx_bytes_count", (json_int_t)s.rx_bytes,
+					      "tx_packets_count", (json_int_t)s.tx_frames,
+					      "tx_bytes_count", (json_int_t)s.tx_bytes,
+					      "tx_malformed_frames", (json_int_t)s.tx_dropped_malformed,
+					      "rx_bad_chains", (json_int_t)s.rx_bad_chains));
+	}
+	return all;
+}
+
 int metrics_flush(struct metrics *m, struct vmm *vmm)
 {
 	struct vm *vm = vmm->vm;
@@ -139,12 +162,12 @@ int metrics_flush(struct metrics *m, struct vmm *vmm)
 		pthread_mutex_unlock(&vm->serial.lock);
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	root = json_pack("{s:I, s:{s:I, s:I}, s:o, s:o, s:o, s:{s:I, s:I}, s:I}",
+	root = json_pack("{s:I, s:{s:I, s:I}, s:o, s:o, s:o, s:o, s:{s:I, s:I}, s:I}",
 			 "utc_timestamp_ms",
 			 (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "api_server",
 			 "process_startup_time_us", (json_int_t)m->startup_us,
 			 "process_startup_time_cpu_us", (json_int_t)m->startup_cpu_us, "api_requests",
-			 api_json(m), "vcpu", vcpu_json(vm), "block", block_json(vm), "uart",
+			 api_json(m), "vcpu", vcpu_json(vm), "block", block_json(vm), "net", net_json(vm), "uart",
 			 "write_bytes", (json_int_t)uart_tx, "rx_dropped", (json_int_t)uart_dropped,
 			 "lost_metrics", (json_int_t)m->lost_metrics);
 	if (!root)

@@ -52,6 +52,10 @@ EOF
 die_usage() { echo "run.sh: $*" >&2; usage >&2; exit 2; }
 missing() { echo "run.sh: MISSING: $*" >&2; exit 3; }
 
+# Experiments on the bed itself (scripts/bed/soak.sh): IGNIS_BED_CPU replaces
+# QEMU's -cpu for L1, IGNIS_BED_L1_APPEND is added to L1's kernel command
+# line, IGNIS_BED_KVM_AMD_OPTS to kvm-amd's module options in L1.
+#
 # IGNIS_BED_OPTS: extra options for every bed session, e.g. "--keep" or
 # "--mem 2048" when debugging a test that calls run.sh for you.
 if [ -n "${IGNIS_BED_OPTS:-}" ]; then
@@ -216,6 +220,7 @@ BED_HUGEPAGES=$hugepages
 BED_QEMU=$bed_qemu
 BED_QEMU_DATA=$bed_qemu_data
 BED_HOSTFS=$hostfs
+BED_KVM_AMD_OPTS="${IGNIS_BED_KVM_AMD_OPTS:-}"
 EOF
 # With --hostfs the script runs with the host environment variables named,
 # in the directory run.sh was started from (values single-quoted for sh).
@@ -263,7 +268,8 @@ finish() {
 for m in irqbypass kvm; do
 	insmod /lib/bed-modules/$m.ko || echo "BED: insmod $m failed"
 done
-insmod /lib/bed-modules/kvm-amd.ko npt=1 || echo "BED: insmod kvm-amd failed"
+# shellcheck disable=SC2086 # options split on purpose
+insmod /lib/bed-modules/kvm-amd.ko npt=1 $BED_KVM_AMD_OPTS || echo "BED: insmod kvm-amd failed"
 if [ -f /lib/bed-modules/tun.ko ]; then
 	insmod /lib/bed-modules/tun.ko || echo "BED: insmod tun failed"
 fi
@@ -407,10 +413,10 @@ watch_freeze() {
 
 set +e
 timeout -k 10 "$timeout_s" "$qemu" \
-	-accel tcg -M q35 -cpu EPYC,+svm,+npt -smp 1 -m "$mem_mib" \
+	-accel tcg -M q35 -cpu "${IGNIS_BED_CPU:-EPYC,+svm,+npt}" -smp 1 -m "$mem_mib" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$l1kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet" ${hostfs_args[@]+"${hostfs_args[@]}"} \
+	-append "console=ttyS0 panic=-1 quiet ${IGNIS_BED_L1_APPEND:-}" ${hostfs_args[@]+"${hostfs_args[@]}"} \
 	</dev/null > >(sed -u -e 's/\r//g' -e "/TCG doesn't support requested feature/d" | tee "$console") 2>&1 &
 qpid=$!
 watch_freeze "$qpid" &
