@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Host-KVM regression test: a pause that lands while a vCPU is handling a
- * port-I/O exit must not let a snapshot replay that access (issue 19).
+ * port-I/O or MMIO exit must not let a snapshot replay that access (issue 19).
  *
  * KVM finishes an `out` (advances RIP past it) only when KVM_RUN is entered
  * again. A vCPU that parks straight after its exit handler leaves the `out`
@@ -18,7 +18,15 @@
  * streams joined must be exactly the counter's output, no byte twice, none
  * missing.
  *
- * Usage: exit_completion COUNTER_ELF [PAUSE_AT...]; exit 77 without /dev/kvm.
+ * The MMIO case: the mmioread guest (mmioread.S) reads a register of this
+ * program's "letters" device, which hands out the next letter on every
+ * read, and writes it to COM1. The pause comes inside the PAUSE_AT-th read;
+ * the parked vCPU's RIP must not point at the read (KVM puts the value in
+ * RAX only on the next KVM_RUN), and the restored guest (its device going on
+ * from the same count) must print that letter, not skip it.
+ *
+ * Usage: exit_completion COUNTER_ELF MMIOREAD_ELF [PAUSE_AT...];
+ * exit 77 without /dev/kvm.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,13 +47,52 @@
 #include "vm.h"
 
 #define COM1 0x3f8
+#define LETTERS_GPA 0x30000000ULL /* below 1 GiB (the boot page tables), not RAM */
 #define WANT_AFTER 64 /* bytes the restored guest must print */
+
+/* Requests a pause exactly as vm_pause() does, from inside a handler. */
+static void request_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	vm->pause_requested = true;
+	pthread_mutex_unlock(&vm->run_lock);
+}
 
 struct uart_tap {
 	struct vm *vm;
 	const struct bus_device_ops *ops; /* the UART's own */
 	void *dev;
 	unsigned long writes, pause_at;
+};
+
+/* The letters device: each read returns the next letter (a side effect). */
+struct letters {
+	struct vm *vm;
+	unsigned long reads, pause_at; /* pause_at 0: never */
+};
+
+static void letters_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct letters *l = opaque;
+
+	(void)off;
+	memset(data, 0, len);
+	data[0] = (uint8_t)('a' + l->reads % 26);
+	if (__atomic_add_fetch(&l->reads, 1, __ATOMIC_RELEASE) == l->pause_at)
+		request_pause(l->vm);
+}
+
+static void letters_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	(void)opaque, (void)off, (void)data, (void)len;
+}
+
+static const struct bus_device_ops letters_ops = { .read = letters_read, .write = letters_write };
+
+struct scenario {
+	const char *name;
+	const char *kernel;
+	bool mmio; /* pause inside the letters device's read, not a UART write */
 };
 
 static void uart_tap_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
@@ -61,11 +108,8 @@ static void uart_tap_write(void *opaque, uint64_t off, const uint8_t *data, uint
 	struct uart_tap *t = opaque;
 
 	t->ops->write(t->dev, off, data, len);
-	if (off == 0 && ++t->writes == t->pause_at) {
-		pthread_mutex_lock(&t->vm->run_lock);
-		t->vm->pause_requested = true;
-		pthread_mutex_unlock(&t->vm->run_lock);
-	}
+	if (off == 0 && ++t->writes == t->pause_at)
+		request_pause(t->vm);
 }
 
 static const struct bus_device_ops uart_tap_ops = { .read = uart_tap_read, .write = uart_tap_write };
@@ -82,11 +126,16 @@ static int fail(const char *what, const struct err_buf *err)
 	return 1;
 }
 
-/* The counter guest's exact output: "C\n", then 0001\n 0002\n ... */
-static void expected_stream(char *buf, size_t len)
+/* The guest's exact output: counter "C\n0001\n0002\n..."; mmioread "abc..z" over and over. */
+static void expected_stream(const struct scenario *sc, char *buf, size_t len)
 {
 	size_t n = 0;
 
+	if (sc->mmio) {
+		for (n = 0; n < len; n++)
+			buf[n] = (char)('a' + n % 26);
+		return;
+	}
 	n += (size_t)snprintf(buf, len, "C\n");
 	for (unsigned int c = 1; n + 6 < len; c++)
 		n += (size_t)snprintf(buf + n, len - n, "%04x\n", c & 0xffff);
@@ -152,8 +201,11 @@ static void rig_free(struct rig *r)
 	event_loop_destroy(&r->loop);
 }
 
-/* The instruction at the parked vCPU's RIP: an `out` there was never completed. */
-static int check_rip(struct vm *vm)
+/*
+ * The instruction at the parked vCPU's RIP: an `out` (or, for the MMIO
+ * case, the `mov (%rbx),%eax` read) there was never completed.
+ */
+static int check_rip(struct vm *vm, const struct scenario *sc)
 {
 	struct kvm_regs regs;
 	uint8_t insn[2];
@@ -162,14 +214,16 @@ static int check_rip(struct vm *vm)
 		return fail("KVM_GET_REGS", NULL);
 	if (guest_mem_read(&vm->mem, regs.rip, insn, sizeof(insn)))
 		return fail("reading the instruction at RIP", NULL);
-	/* ee: out %al,(%dx); e6: out %al,imm8; 66 ef / ef: wider forms. */
-	if (insn[0] == 0xee || insn[0] == 0xe6 || insn[0] == 0xef ||
-	    (insn[0] == 0x66 && insn[1] == 0xef)) {
-		fprintf(stderr, "FAIL: parked with RIP 0x%llx at an uncompleted out (%02x)\n",
-			(unsigned long long)regs.rip, insn[0]);
+	/* ee: out %al,(%dx); e6: out %al,imm8; 66 ef / ef: wider forms; 8b 03: the read. */
+	if (sc->mmio ? insn[0] == 0x8b && insn[1] == 0x03
+		     : insn[0] == 0xee || insn[0] == 0xe6 || insn[0] == 0xef ||
+			       (insn[0] == 0x66 && insn[1] == 0xef)) {
+		fprintf(stderr, "FAIL: %s: parked with RIP 0x%llx at the uncompleted access (%02x %02x)\n",
+			sc->name, (unsigned long long)regs.rip, insn[0], insn[1]);
 		return 1;
 	}
-	printf("PASS: parked vCPU's RIP 0x%llx is past the out\n", (unsigned long long)regs.rip);
+	printf("PASS: %s: parked vCPU's RIP 0x%llx is past the access\n", sc->name,
+	       (unsigned long long)regs.rip);
 	return 0;
 }
 
@@ -179,14 +233,17 @@ static int check_rip(struct vm *vm)
  * Returns 0, 1 (snapshot taken, but the vCPU parked mid-instruction) or -1
  * (no snapshot).
  */
-static int run_source(const char *kernel, unsigned long pause_at, const char *dir, char *out,
-		      size_t *out_len, size_t cap)
+static int run_source(const struct scenario *sc, unsigned long pause_at, const char *dir,
+		      char *out, size_t *out_len, size_t cap)
 {
 	char json[1024], state[512], memf[512];
 	struct vm_config cfg;
 	struct snapshot_state *st = snapshot_state_alloc();
 	struct err_buf err;
 	struct uart_tap tap = { .pause_at = pause_at };
+	struct letters letters = { .pause_at = pause_at };
+	/* The MMIO case pauses inside read N, before letter N is printed. */
+	size_t want = sc->mmio ? pause_at - 1 : pause_at;
 	struct rig rig;
 	struct vm vm;
 	int ret = -1, rip_bad;
@@ -195,7 +252,7 @@ static int run_source(const char *kernel, unsigned long pause_at, const char *di
 	snprintf(memf, sizeof(memf), "%s/mem", dir);
 	snprintf(json, sizeof(json),
 		 "{\"boot-source\": {\"kernel_image_path\": \"%s\"},"
-		 " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}", kernel);
+		 " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}", sc->kernel);
 	vm_config_init(&cfg);
 	if (!st || rig_init(&rig))
 		return fail("set-up", NULL), -1;
@@ -203,7 +260,12 @@ static int run_source(const char *kernel, unsigned long pause_at, const char *di
 		return fail("config", &err), -1;
 	if (vm_create(&vm, &cfg, &rig.opts, &err))
 		return fail("vm_create", &err), -1;
-	for (unsigned int i = 0; i < vm.pio_bus.nr; i++) {
+	letters.vm = &vm;
+	if (sc->mmio && bus_register(&vm.mmio_bus, LETTERS_GPA, 4, &letters_ops, &letters)) {
+		fprintf(stderr, "FAIL: cannot register the letters device\n");
+		goto out;
+	}
+	for (unsigned int i = 0; !sc->mmio && i < vm.pio_bus.nr; i++) {
 		struct bus_window *w = &vm.pio_bus.windows[i];
 
 		if (w->base == COM1) {
@@ -214,23 +276,29 @@ static int run_source(const char *kernel, unsigned long pause_at, const char *di
 			w->dev = &tap;
 		}
 	}
-	if (!tap.vm) {
+	if (!sc->mmio && !tap.vm) {
 		fprintf(stderr, "FAIL: no UART window at 0x%x\n", COM1);
 		goto out;
 	}
 	if (vm_start(&vm))
 		goto out;
 	/* Waits for the vCPU to park on the handler's request, like vm_pause(). */
-	*out_len = read_console(rig.console[0], out, 0, pause_at);
+	*out_len = read_console(rig.console[0], out, 0, want);
+	/* The MMIO case may print nothing before the pause: wait for the read itself. */
+	for (int i = 0; sc->mmio && i < 30000; i++) {
+		if (__atomic_load_n(&letters.reads, __ATOMIC_ACQUIRE) >= pause_at)
+			break;
+		usleep(1000);
+	}
 	vm_pause(&vm);
 	drain_console(rig.console[0], out, out_len, cap);
-	if (*out_len != pause_at) {
-		fprintf(stderr, "FAIL: the source printed %zu bytes, expected to pause after %lu\n",
-			*out_len, pause_at);
+	if (*out_len != want) {
+		fprintf(stderr, "FAIL: %s: the source printed %zu bytes, expected to pause after %zu\n",
+			sc->name, *out_len, want);
 		goto out_stop;
 	}
 	/* Judged, but the snapshot goes on: the stream must show the replay too. */
-	rip_bad = check_rip(&vm);
+	rip_bad = check_rip(&vm, sc);
 	if (snapshot_vm_save(&vm, &cfg, st, &err) || snapshot_state_save(state, st, &err) ||
 	    snapshot_mem_write(&vm, memf, false, &err)) {
 		fail("snapshot create", &err);
@@ -248,12 +316,17 @@ out:
 	return ret;
 }
 
-/* Loads @dir's snapshot into a fresh VM and collects WANT_AFTER bytes. */
-static int run_restored(const char *dir, char *out, size_t *out_len)
+/*
+ * Loads @dir's snapshot into a fresh VM and collects WANT_AFTER bytes; the
+ * letters device (MMIO case) goes on from @reads.
+ */
+static int run_restored(const struct scenario *sc, unsigned long reads, const char *dir,
+			char *out, size_t *out_len)
 {
 	char state[512], memf[512];
 	struct snapshot_state *st = snapshot_state_alloc();
 	struct restore_mem_source src = { .file_fd = -1 };
+	struct letters letters;
 	struct vm_config cfg;
 	struct err_buf err;
 	struct rig rig;
@@ -277,6 +350,11 @@ static int run_restored(const char *dir, char *out, size_t *out_len)
 		fail("snapshot_vm_restore", &err);
 		goto out;
 	}
+	letters = (struct letters){ .vm = &vm, .reads = reads };
+	if (sc->mmio && bus_register(&vm.mmio_bus, LETTERS_GPA, 4, &letters_ops, &letters)) {
+		fprintf(stderr, "FAIL: cannot register the letters device\n");
+		goto out;
+	}
 	if (vm_start(&vm))
 		goto out;
 	*out_len = read_console(rig.console[0], out, 0, WANT_AFTER);
@@ -292,7 +370,7 @@ out:
 	return ret;
 }
 
-static int one_case(const char *kernel, unsigned long pause_at)
+static int one_case(const struct scenario *sc, unsigned long pause_at)
 {
 	static char before[4096], after[4096], joined[8192], want[8192];
 	char dir[] = "/tmp/ignis-exit-completion-XXXXXX";
@@ -301,19 +379,19 @@ static int one_case(const char *kernel, unsigned long pause_at)
 
 	if (!mkdtemp(dir))
 		return fail("mkdtemp", NULL);
-	ret = run_source(kernel, pause_at, dir, before, &nb, sizeof(before));
-	if (ret >= 0 && run_restored(dir, after, &na) == 0) {
+	ret = run_source(sc, pause_at, dir, before, &nb, sizeof(before));
+	if (ret >= 0 && run_restored(sc, pause_at, dir, after, &na) == 0) {
 		memcpy(joined, before, nb);
 		memcpy(joined + nb, after, na);
-		expected_stream(want, sizeof(want));
+		expected_stream(sc, want, sizeof(want));
 		if (memcmp(joined, want, nb + na) != 0) {
-			fprintf(stderr, "FAIL: pause at byte %lu: joined console stream differs\n"
-				"  before: %.*s|\n  after:  %.*s|\n", pause_at, (int)nb, before,
-				(int)(na > 32 ? 32 : na), after);
+			fprintf(stderr, "FAIL: %s: pause at access %lu: joined console stream differs\n"
+				"  before: %.*s|\n  after:  %.*s|\n", sc->name, pause_at, (int)nb,
+				before, (int)(na > 32 ? 32 : na), after);
 			ret = 1;
 		} else {
-			printf("PASS: pause inside the handler of byte %lu: %zu + %zu bytes "
-			       "continue exactly\n", pause_at, nb, na);
+			printf("PASS: %s: pause inside the handler of access %lu: %zu + %zu bytes "
+			       "continue exactly\n", sc->name, pause_at, nb, na);
 		}
 	} else {
 		ret = 1;
@@ -335,8 +413,8 @@ int main(int argc, char **argv)
 	static const unsigned long defaults[] = { 1, 2, 9, 37, 100 };
 	int failed = 0, fd;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: exit_completion COUNTER_ELF [PAUSE_AT...]\n");
+	if (argc < 3) {
+		fprintf(stderr, "usage: exit_completion COUNTER_ELF MMIOREAD_ELF [PAUSE_AT...]\n");
 		return 2;
 	}
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -348,12 +426,18 @@ int main(int argc, char **argv)
 	log_configure(LOG_WARN, NULL, true, false);
 	if (vcpu_signals_init())
 		return fail("vcpu_signals_init", NULL);
-	if (argc > 2) {
-		for (int i = 2; i < argc; i++)
-			failed |= one_case(argv[1], strtoul(argv[i], NULL, 0));
-	} else {
-		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-			failed |= one_case(argv[1], defaults[i]);
+	const struct scenario scenarios[] = {
+		{ .name = "port I/O (UART write)", .kernel = argv[1], .mmio = false },
+		{ .name = "MMIO read", .kernel = argv[2], .mmio = true },
+	};
+	for (size_t s = 0; s < sizeof(scenarios) / sizeof(scenarios[0]); s++) {
+		if (argc > 3) {
+			for (int i = 3; i < argc; i++)
+				failed |= one_case(&scenarios[s], strtoul(argv[i], NULL, 0));
+		} else {
+			for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+				failed |= one_case(&scenarios[s], defaults[i]);
+		}
 	}
 	return failed;
 }
