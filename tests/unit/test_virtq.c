@@ -304,17 +304,6 @@ Test(virtq, direct_descriptors_then_an_indirect_table_are_one_chain)
 	cr_assert_eq(chain.writable_len, 1);
 }
 
-Test(virtq, write_flag_on_the_indirect_descriptor_is_ignored)
-{
-	/* 2.7.5.3.2: the device MUST ignore it. */
-	q.indirect = true;
-	vq_put_desc(&mem, &vq, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE, 0);
-	vq_put_desc_at(&mem, TABLE_GPA, 0, BUF_GPA, 16, 0, 0);
-	vq_publish(&mem, &vq, 0);
-	cr_assert_eq(pop(), VIRTQ_CHAIN);
-	assert_seg(0, BUF_GPA, 16, false);
-}
-
 Test(virtq, bad_chain_that_reaches_its_end_reports_the_final_descriptor)
 {
 	vq_put_desc(&mem, &vq, 0, RAM_SIZE + 0x1000, 16, VIRTQ_DESC_F_NEXT, 1);
