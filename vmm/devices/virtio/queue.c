@@ -113,7 +113,7 @@ static int walk_chain(const struct virtq *q, const struct guest_mem *mem, uint16
 			/*
 			 * Only when negotiated, never nested, never with NEXT
 			 * (2.7.5.3.1); the table may sit at any address: the
-			 * 16-byte alignment rule (2.7.5) is for the ring's own
+			 * 16-byte alignment rule (2.7) is for the ring's own
 			 * descriptor table, and a guest whose kmalloc() aligns to
 			 * 8 bytes (SLOB) places indirect tables so.
 			 */
