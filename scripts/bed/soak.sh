@@ -85,7 +85,8 @@ for i in $(seq 1 "$n"); do
 	elif [ "$rc" = 0 ] && grep -aq '^SOAK_OK' "$log" && ! grep -aq '^SOAK_STEP_FAILED' "$log"; then
 		kind=ok; ok=$((ok + 1))
 	else
-		kind="other (exit $rc$(grep -a -m1 '^SOAK_STEP_FAILED' "$log" | sed 's/^/: /'))"; other=$((other + 1))
+		kind="other (exit $rc$({ grep -a -m1 '^SOAK_STEP_FAILED' "$log" || true; } | sed 's/^/: /'))"
+		other=$((other + 1))
 	fi
 	echo "soak: session $i: $kind, ${secs}s"
 done
