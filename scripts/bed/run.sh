@@ -54,7 +54,8 @@ missing() { echo "run.sh: MISSING: $*" >&2; exit 3; }
 
 # Experiments on the bed itself (scripts/bed/soak.sh): IGNIS_BED_CPU replaces
 # QEMU's -cpu for L1, IGNIS_BED_L1_APPEND is added to L1's kernel command
-# line, IGNIS_BED_KVM_AMD_OPTS to kvm-amd's module options in L1.
+# line, IGNIS_BED_KVM_OPTS and IGNIS_BED_KVM_AMD_OPTS to kvm's and kvm-amd's
+# module options in L1.
 #
 # IGNIS_BED_OPTS: extra options for every bed session, e.g. "--keep" or
 # "--mem 2048" when debugging a test that calls run.sh for you.
@@ -220,6 +221,7 @@ BED_HUGEPAGES=$hugepages
 BED_QEMU=$bed_qemu
 BED_QEMU_DATA=$bed_qemu_data
 BED_HOSTFS=$hostfs
+BED_KVM_OPTS="${IGNIS_BED_KVM_OPTS:-}"
 BED_KVM_AMD_OPTS="${IGNIS_BED_KVM_AMD_OPTS:-}"
 EOF
 # With --hostfs the script runs with the host environment variables named,
@@ -265,9 +267,9 @@ finish() {
 	exit "$1"
 }
 
-for m in irqbypass kvm; do
-	insmod /lib/bed-modules/$m.ko || echo "BED: insmod $m failed"
-done
+insmod /lib/bed-modules/irqbypass.ko || echo "BED: insmod irqbypass failed"
+# shellcheck disable=SC2086 # options split on purpose
+insmod /lib/bed-modules/kvm.ko $BED_KVM_OPTS || echo "BED: insmod kvm failed"
 # shellcheck disable=SC2086 # options split on purpose
 insmod /lib/bed-modules/kvm-amd.ko npt=1 $BED_KVM_AMD_OPTS || echo "BED: insmod kvm-amd failed"
 if [ -f /lib/bed-modules/tun.ko ]; then
@@ -364,7 +366,10 @@ console=${log:-$stage/console.log}
 : >"$console"
 
 # -smp 1: with 2 vCPUs L1 sometimes soft-locked when the inner VM was torn
-# down (TESTBED §2). -nic none: nothing a test sends can leave the bed.
+# down (TESTBED §2). highres=off nohz=off: L1 ticks periodically. With its
+# one-shot LAPIC timer, L1 froze for good in 5 of 80 soak sessions (a lost
+# timer interrupt is never re-armed under TCG's nested SVM); with the
+# periodic tick in 0 of 60 (README "Stalls"). -nic none: nothing a test sends can leave the bed.
 # stdin </dev/null: the bed is never interactive and must not put a
 # terminal into raw mode. CRs stripped so callers can grep lines; QEMU's
 # warnings about EPYC features TCG lacks are noise on every run.
@@ -418,7 +423,8 @@ timeout -k 10 "$timeout_s" "$qemu" \
 	-accel tcg -M q35 -cpu "${IGNIS_BED_CPU:-EPYC,+svm,+npt}" -smp 1 -m "$mem_mib" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$l1kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet ${IGNIS_BED_L1_APPEND:-}" ${hostfs_args[@]+"${hostfs_args[@]}"} \
+	-append "console=ttyS0 panic=-1 quiet highres=off nohz=off ${IGNIS_BED_L1_APPEND:-}" \
+	${hostfs_args[@]+"${hostfs_args[@]}"} \
 	</dev/null > >(sed -u -e 's/\r//g' -e "/TCG doesn't support requested feature/d" | tee "$console") 2>&1 &
 qpid=$!
 watch_freeze "$qpid" &

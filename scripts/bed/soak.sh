@@ -11,7 +11,7 @@
 #
 #   scripts/bed/soak.sh [-o LOGDIR] N
 # Experiments go through the environment: IGNIS_BED_CPU, IGNIS_BED_L1_APPEND,
-# IGNIS_BED_KVM_AMD_OPTS (run.sh), SOAK_L2_APPEND (added to the guest's
+# IGNIS_BED_KVM_OPTS, IGNIS_BED_KVM_AMD_OPTS (run.sh), SOAK_L2_APPEND (added to the guest's
 # command line), SOAK_VCPUS (default 2), IGNIS_BUILD (default build/).
 set -euo pipefail
 
@@ -70,7 +70,7 @@ INNER
 
 ok=0 frozen=0 late=0 other=0
 echo "soak: $n sessions; L1 cpu '${IGNIS_BED_CPU:-default}', L1 append '${IGNIS_BED_L1_APPEND:-}'," \
-	"kvm-amd '${IGNIS_BED_KVM_AMD_OPTS:-}', L2 append '${SOAK_L2_APPEND:-}', ${SOAK_VCPUS:-2} vCPUs"
+	"kvm '${IGNIS_BED_KVM_OPTS:-}', kvm-amd '${IGNIS_BED_KVM_AMD_OPTS:-}', L2 append '${SOAK_L2_APPEND:-}', ${SOAK_VCPUS:-2} vCPUs"
 for i in $(seq 1 "$n"); do
 	log=$logdir/session-$i.log
 	start=$(date +%s)
