@@ -108,7 +108,10 @@ handler=\$!
 sleep 0.5
 restore uffd /bed/diff.state Uffd /run/handler.sock /bed/a.console 52
 kill \$handler 2>/dev/null
-sed 's/^/SM_UFFD_ERR /' /bed/uffd.err | tail -n 5
+wait \$handler 2>/dev/null
+# awk ends every line, also one the killed handler left unfinished, so the
+# next marker starts a line of its own.
+awk '{ print "SM_UFFD_ERR " \$0 }' /bed/uffd.err | tail -n 5
 rm -f /bed/base.mem /bed/diff.mem /bed/merged.mem
 
 # --- hugepages: File, then Uffd ----------------------------------------------
@@ -127,7 +130,10 @@ handler=\$!
 sleep 0.5
 restore hugeuffd /bed/huge.state Uffd /run/handler2.sock /bed/c.console
 kill \$handler 2>/dev/null
-sed 's/^/SM_UFFD2_ERR /' /bed/uffd2.err | tail -n 5
+wait \$handler 2>/dev/null
+# awk ends every line, also one the killed handler left unfinished, so the
+# next marker starts a line of its own.
+awk '{ print "SM_UFFD2_ERR " \$0 }' /bed/uffd2.err | tail -n 5
 sed 's/^/SM_ERR /' /bed/ignis.err | grep -v 'rx \|tx ' | tail -n 25
 INNER
 
