@@ -155,16 +155,17 @@ for group in "${groups[@]}"; do
 	where=$(cat "$results/$group.where")
 	case $group in asan-*) build=build-asan; tier_prefix="asan " ;; *) build=build; tier_prefix="" ;; esac
 	verdicts "$group" >"$results/$group.verdicts"
+	rows=0
 	for label in unit cli api jailer hostkvm e2e; do
 		# The tests of this label that this group was to run.
 		test_names "$build" "$label" | awk 'NR == FNR { g[$1] = 1; next } ($1 in g)' \
-			"$results/$group.names" - >"$results/$label.names"
+			"$results/$group.names" - >"$results/label-$label.names"
 		# The group ran a label's tests if any of them has a verdict in it.
-		awk 'NR == FNR { want[$1] = 1; next } ($1 in want)' "$results/$label.names" \
+		awk 'NR == FNR { want[$1] = 1; next } ($1 in want)' "$results/label-$label.names" \
 			"$results/$group.verdicts" >"$results/x"
 		n=$(grep -cv ' rerun$' "$results/x" || true)
 		[ "$n" -gt 0 ] || continue
-		expected=$(grep -c . "$results/$label.names" || true)
+		expected=$(grep -c . "$results/label-$label.names" || true)
 		passed=$(grep -c ' Passed$' "$results/x" || true)
 		skipped=$(grep -c ' Skipped$' "$results/x" || true)
 		# A test of the label without a verdict (the bed died under it) failed.
@@ -172,6 +173,7 @@ for group in "${groups[@]}"; do
 		reruns=$(grep -c ' rerun$' "$results/x" || true)
 		here=0 bed=0
 		if [ "$where" = native ]; then here=$((passed + failed)); else bed=$((passed + failed)); fi
+		rows=$((rows + 1))
 		printf '  %-14s here %3d  bed %3d  skipped %2d  failed %2d  rerun %d  (%s: %ss)\n' \
 			"$tier_prefix$label" "$here" "$bed" "$skipped" "$failed" "$reruns" "$group" \
 			"$(cat "$results/$group.secs")"
@@ -180,6 +182,10 @@ for group in "${groups[@]}"; do
 			grep -E ' (Skipped|Failed|Timeout|Exception)$' "$results/x" | sed 's/^/      /'
 		fi
 	done
+	if [ "$rows" = 0 ] && [ -s "$results/$group.names" ]; then
+		echo "  $group: no test of it reported a result"
+		status=1
+	fi
 	rc=$(cat "$results/$group.rc")
 	if [ "$rc" != 0 ] && [ "$status" = 0 ]; then
 		echo "  $group: ctest exited $rc"
