@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "channel.h"
+#include "api/channel.h"
 
 #include <errno.h>
 #include <pthread.h>

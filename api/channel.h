@@ -22,8 +22,8 @@
 #ifndef IGNIS_API_CHANNEL_H
 #define IGNIS_API_CHANNEL_H
 
-#include "response.h"
-#include "router.h"
+#include "api/response.h"
+#include "api/router.h"
 
 struct api_channel;
 

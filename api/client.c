@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "client.h"
+#include "api/client.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -12,7 +12,7 @@
 
 #include <http_parser.h>
 
-#include "buf.h"
+#include "api/buf.h"
 
 struct api_client {
 	int fd;

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "client.h"
+#include "api/client.h"
 
 #define EXIT_API 1
 #define EXIT_CONNECTION 2

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "response.h"
+#include "api/response.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * without a body to an unknown path is "Empty PUT request.", not an unknown
  * path). Keep the two in step when Firecracker adds endpoints.
  */
-#include "router.h"
+#include "api/router.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -30,7 +30,7 @@
 
 #include <jansson.h>
 
-#include "response.h"
+#include "api/response.h"
 
 /* One value per Firecracker endpoint (method + path template). */
 enum api_action {

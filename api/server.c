@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "server.h"
+#include "api/server.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,7 +21,7 @@
 
 #include <http_parser.h>
 
-#include "buf.h"
+#include "api/buf.h"
 
 #define READ_CHUNK 16384
 #define MAX_TARGET 4096

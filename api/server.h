@@ -44,9 +44,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "channel.h"
-#include "error.h"
-#include "router.h"
+#include "api/channel.h"
+#include "api/router.h"
+#include "vmm/util/error.h"
 
 /* Firecracker's HTTP_MAX_PAYLOAD_SIZE, the default of --http-api-max-payload-size. */
 #define API_DEFAULT_MAX_PAYLOAD 51200

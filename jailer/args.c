@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "args.h"
+#include "jailer/args.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cgroup.h"
+#include "jailer/cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cgroup_mounts.h"
-#include "log.h"
+#include "jailer/cgroup_mounts.h"
+#include "jailer/log.h"
 
 #define STEP "cgroup"
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "args.h"
+#include "jailer/args.h"
 
 struct cgroup_request {
 	int version;			/* 1 or 2 */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cgroup_mounts.h"
+#include "jailer/cgroup_mounts.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "chroot.h"
+#include "jailer/chroot.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "jailer/log.h"
 
 #define STEP "jail"
 #define OLD_ROOT "old_root"

@@ -7,7 +7,7 @@
 #ifndef IGNIS_JAILER_CHROOT_H
 #define IGNIS_JAILER_CHROOT_H
 
-#include "jail.h"
+#include "jailer/jail.h"
 
 /* Returns 0 with "/" = j->chroot_dir and j->entered set, or -errno. */
 int chroot_enter(struct jail *j);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "env.h"
+#include "jailer/env.h"
 
 #include <dirent.h>
 #include <errno.h>

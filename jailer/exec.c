@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "exec.h"
+#include "jailer/exec.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "jailer/log.h"
 
 static uint64_t clock_us(clockid_t clock)
 {

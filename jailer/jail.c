@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "jail.h"
+#include "jailer/jail.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "jailer/log.h"
 
 /* Firecracker's device numbers (Documentation/admin-guide/devices.txt). */
 #define DEV_KVM_MAJOR 10

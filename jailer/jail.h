@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "args.h"
+#include "jailer/args.h"
 
 #define JAIL_MAX_CREATED 16
 

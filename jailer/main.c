@@ -11,17 +11,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "args.h"
-#include "cgroup.h"
-#include "chroot.h"
-#include "env.h"
-#include "exec.h"
-#include "jail.h"
-#include "log.h"
-#include "netns.h"
-#include "privileges.h"
-#include "process.h"
-#include "rlimits.h"
+#include "jailer/args.h"
+#include "jailer/cgroup.h"
+#include "jailer/chroot.h"
+#include "jailer/env.h"
+#include "jailer/exec.h"
+#include "jailer/jail.h"
+#include "jailer/log.h"
+#include "jailer/netns.h"
+#include "jailer/privileges.h"
+#include "jailer/process.h"
+#include "jailer/rlimits.h"
 
 #ifndef IGNIS_VERSION
 #define IGNIS_VERSION "0.0.0"

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "netns.h"
+#include "jailer/netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "jailer/log.h"
 
 int netns_join(const char *path)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "privileges.h"
+#include "jailer/privileges.h"
 
 #include <cap-ng.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "jailer/log.h"
 
 #define STEP "privileges"
 

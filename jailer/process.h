@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "exec.h"
+#include "jailer/exec.h"
 
 /* Opens /dev/null; done before the jail is entered, where it does not exist. */
 int process_open_devnull(int *fd);

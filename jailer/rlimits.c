@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "rlimits.h"
+#include "jailer/rlimits.h"
 
 #include <errno.h>
 #include <sys/resource.h>
 
-#include "log.h"
+#include "jailer/log.h"
 
 static int set_limit(int resource, const char *name, uint64_t value)
 {

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "describe.h"
+#include "snapshot/describe.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "format.h"
+#include "snapshot/format/format.h"
 
 static uint64_t memory_bytes(const struct snapshot_state *st)
 {

@@ -9,8 +9,8 @@
 
 #include <stdio.h>
 
-#include "error.h"
-#include "state.h"
+#include "snapshot/state.h"
+#include "vmm/util/error.h"
 
 /* Prints @st (read from a file of format @major.@minor) to @out. */
 void snapshot_describe_state(FILE *out, const struct snapshot_state *st, unsigned int major,

@@ -9,18 +9,18 @@
  * Tags are stable numbers within a section. Any change to a section's
  * fields, tags or meaning bumps SNAPSHOT_VERSION_MAJOR (docs/snapshots.md).
  */
-#include "state.h"
+#include "snapshot/state.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86_64/layout.h"
-#include "codec.h"
-#include "visit.h"
-#include "devices/virtio/virtio.h"
-#include "format.h"
+#include "snapshot/format/codec.h"
+#include "snapshot/format/format.h"
+#include "snapshot/format/visit.h"
+#include "vmm/arch/x86_64/layout.h"
+#include "vmm/devices/virtio/virtio.h"
 
 enum section_id {
 	SEC_MACHINE = 1,

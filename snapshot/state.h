@@ -24,13 +24,13 @@
 
 #include <linux/kvm.h>
 
-#include "config.h"
-#include "devices/i8042.h"
-#include "devices/serial.h"
-#include "devices/virtio/block.h"
-#include "devices/virtio/net.h"
-#include "error.h"
-#include "memory.h"
+#include "vmm/config/config.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/devices/serial.h"
+#include "vmm/devices/virtio/block.h"
+#include "vmm/devices/virtio/net.h"
+#include "vmm/memory/memory.h"
+#include "vmm/util/error.h"
 
 #define SNAPSHOT_MAX_MSRS 1024
 #define SNAPSHOT_MAX_CPUID 256     /* KVM's KVM_MAX_CPUID_ENTRIES */

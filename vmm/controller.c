@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "controller.h"
+#include "vmm/controller.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +14,12 @@
 
 #include <jansson.h>
 
-#include "devices/boot_timer.h"
-#include "log.h"
-#include "metrics.h"
-#include "snapshot_mem.h"
-#include "snapshot_vm.h"
-#include "state.h"
+#include "snapshot/snapshot_mem.h"
+#include "snapshot/snapshot_vm.h"
+#include "snapshot/state.h"
+#include "vmm/metrics.h"
+#include "vmm/util/clock.h"
+#include "vmm/util/log.h"
 
 #ifndef IGNIS_VERSION
 #define IGNIS_VERSION "0.0.0"

@@ -11,10 +11,10 @@
 
 #include <stdbool.h>
 
-#include "router.h"
-#include "response.h"
-#include "metrics.h"
-#include "vmm.h"
+#include "api/response.h"
+#include "api/router.h"
+#include "vmm/metrics.h"
+#include "vmm/vmm.h"
 
 #define CONTROLLER_ERR_PRE_BOOT \
 	"The requested operation is not supported before starting the microVM."

@@ -16,17 +16,17 @@
 
 #include <jansson.h>
 
-#include "channel.h"
-#include "config.h"
-#include "controller.h"
-#include "server.h"
-#include "describe.h"
-#include "devices/boot_timer.h"
-#include "format.h"
-#include "log.h"
-#include "seccomp.h"
-#include "vcpu.h"
-#include "vmm.h"
+#include "api/channel.h"
+#include "api/server.h"
+#include "snapshot/describe.h"
+#include "snapshot/format/format.h"
+#include "vmm/config/config.h"
+#include "vmm/controller.h"
+#include "vmm/kvm/vcpu.h"
+#include "vmm/security/seccomp.h"
+#include "vmm/util/clock.h"
+#include "vmm/util/log.h"
+#include "vmm/vmm.h"
 
 #ifndef IGNIS_VERSION
 #define IGNIS_VERSION "0.0.0"
@@ -298,7 +298,7 @@ static int setup_seccomp(const struct cli *cli, struct seccomp_filters *filters,
 		return 0;
 	}
 	ret = cli->seccomp_filter ? seccomp_filters_from_file(filters, cli->seccomp_filter, &err)
-				  : seccomp_filters_default(filters, &err);
+				  : seccomp_filters_default(filters, vcpu_kick_signal(), &err);
 	if (ret) {
 		pr_err("bad seccomp filter: %s", err.msg);
 		return ret;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "metrics.h"
+#include "vmm/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "vmm.h"
+#include "vmm/vmm.h"
 
 void metrics_init(struct metrics *m, uint64_t startup_us, uint64_t startup_cpu_us)
 {

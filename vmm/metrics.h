@@ -11,9 +11,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "router.h"
-#include "server.h"
+#include "api/router.h"
+#include "api/server.h"
+#include "vmm/util/error.h"
 
 struct vmm;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "vmm.h"
+#include "vmm/vmm.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,8 +9,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "devices/serial.h"
-#include "log.h"
+#include "vmm/devices/serial.h"
+#include "vmm/util/log.h"
 
 const char *vmm_state_name(enum vmm_state state)
 {
@@ -175,7 +175,7 @@ static int vmm_run_vm(struct vmm *vmm, struct vm *vm, bool paused, struct err_bu
 
 	vmm->vm = vm;
 	if (paused)
-		vm->pause_requested = true;
+		run_ctl_request_pause(&vm->run);
 	ret = vm_start(vm);
 	if (ret) {
 		err_set(err, ret, "cannot start the vCPU threads: %s", strerror(-ret));

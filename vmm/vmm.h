@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "error.h"
-#include "event_loop.h"
-#include "vm.h"
+#include "vmm/config/config.h"
+#include "vmm/machine/vm.h"
+#include "vmm/util/error.h"
+#include "vmm/util/event_loop.h"
 
 enum vmm_state {
 	VMM_NOT_STARTED = 0,

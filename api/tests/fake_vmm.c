@@ -34,8 +34,8 @@
 
 #include <jansson.h>
 
-#include "channel.h"
-#include "server.h"
+#include "api/channel.h"
+#include "api/server.h"
 
 #define NOT_BEFORE "The requested operation is not supported before starting the microVM."
 #define NOT_AFTER "The requested operation is not supported after starting the microVM."

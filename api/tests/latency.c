@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "client.h"
+#include "api/client.h"
 
 static uint64_t now_ns(void)
 {

@@ -11,7 +11,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "channel.h"
+#include "api/channel.h"
 
 struct submitter {
 	pthread_t thread;

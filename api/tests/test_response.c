@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "response.h"
+#include "api/response.h"
 
 static const char *fault_of(const struct api_response *r, json_t **keep)
 {

@@ -10,7 +10,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "router.h"
+#include "api/router.h"
 
 struct routed {
 	int ret;

@@ -21,8 +21,8 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "client.h"
-#include "server.h"
+#include "api/client.h"
+#include "api/server.h"
 
 static char dir[64];
 static char sock[128];

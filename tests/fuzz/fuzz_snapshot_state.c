@@ -26,10 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
-#include "format.h"
-#include "snapshot_sample.h"
-#include "state.h"
+#include "snapshot/format/codec.h"
+#include "snapshot/format/format.h"
+#include "snapshot/state.h"
+#include "tests/unit/snapshot_sample.h"
 
 #ifndef SNAPSHOT_SEEDS
 

@@ -34,9 +34,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "devices/virtio/block.h"
-#include "log.h"
-#include "virtio_driver.h"
+#include "tests/unit/virtio_driver.h"
+#include "vmm/devices/virtio/block.h"
+#include "vmm/util/log.h"
 
 #define RAM_SIZE 0x10000ULL
 #define HALF (RAM_SIZE / 2)

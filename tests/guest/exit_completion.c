@@ -39,12 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "event_loop.h"
-#include "log.h"
-#include "snapshot_mem.h"
-#include "snapshot_vm.h"
-#include "state.h"
-#include "vm.h"
+#include "snapshot/snapshot_mem.h"
+#include "snapshot/snapshot_vm.h"
+#include "snapshot/state.h"
+#include "vmm/machine/vm.h"
+#include "vmm/util/event_loop.h"
+#include "vmm/util/log.h"
 
 #define COM1 0x3f8
 #define LETTERS_GPA 0x30000000ULL /* below 1 GiB (the boot page tables), not RAM */
@@ -53,9 +53,7 @@
 /* Requests a pause exactly as vm_pause() does, from inside a handler. */
 static void request_pause(struct vm *vm)
 {
-	pthread_mutex_lock(&vm->run_lock);
-	vm->pause_requested = true;
-	pthread_mutex_unlock(&vm->run_lock);
+	run_ctl_request_pause(&vm->run);
 }
 
 struct uart_tap {

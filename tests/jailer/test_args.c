@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "args.h"
+#include "jailer/args.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cgroup_mounts.h"
+#include "jailer/cgroup_mounts.h"
 
 /* This machine's layout: v1 controllers, a named hierarchy, cgroup2 aside. */
 static const char hybrid[] =

@@ -10,7 +10,7 @@
 
 #include <criterion/criterion.h>
 
-#include "bus.h"
+#include "vmm/kvm/bus.h"
 
 /* Asserts a 0/-errno call failed with @code and an err_buf that names @needle. */
 #define cr_assert_fails_with(ret, code, err, needle)                                        \

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "arch/x86_64/layout.h"
-#include "devices/virtio/virtio.h"
-#include "state.h"
+#include "snapshot/state.h"
+#include "vmm/arch/x86_64/layout.h"
+#include "vmm/devices/virtio/virtio.h"
 
 /* Tests are single-threaded: one generator state per process is enough. */
 static uint64_t rng_state;

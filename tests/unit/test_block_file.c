@@ -14,8 +14,8 @@
 
 #include <criterion/criterion.h>
 
-#include "helpers.h"
-#include "io/block_file.h"
+#include "tests/unit/helpers.h"
+#include "vmm/io/block_file.h"
 
 #define FILE_SIZE (64 * 1024)
 

@@ -7,9 +7,9 @@
 
 #include <criterion/criterion.h>
 
-#include "arch/x86_64/boot_params.h"
-#include "arch/x86_64/layout.h"
-#include "helpers.h"
+#include "tests/unit/helpers.h"
+#include "vmm/arch/x86_64/boot_params.h"
+#include "vmm/arch/x86_64/layout.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

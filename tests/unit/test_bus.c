@@ -6,7 +6,7 @@
 
 #include <criterion/criterion.h>
 
-#include "bus.h"
+#include "vmm/kvm/bus.h"
 
 /* A device that records the last access it saw. */
 struct probe {

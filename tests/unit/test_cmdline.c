@@ -9,7 +9,7 @@
 
 #include <criterion/criterion.h>
 
-#include "cmdline.h"
+#include "vmm/arch/x86_64/cmdline.h"
 
 static struct vm_config cfg;
 static char buf[2048];

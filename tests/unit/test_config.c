@@ -13,8 +13,8 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "config.h"
-#include "helpers.h"
+#include "tests/unit/helpers.h"
+#include "vmm/config/config.h"
 
 #define GOOD_CONFIG                                                                        \
 	"{\"boot-source\": {\"kernel_image_path\": \"/images/vmlinux\","                    \

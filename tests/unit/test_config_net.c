@@ -10,8 +10,8 @@
 
 #include <criterion/criterion.h>
 
-#include "config.h"
-#include "helpers.h"
+#include "tests/unit/helpers.h"
+#include "vmm/config/config.h"
 
 #define KERNEL "\"boot-source\": {\"kernel_image_path\": \"/k\"}"
 #define WITH_NETS(body) "{" KERNEL ", \"network-interfaces\": [" body "]}"

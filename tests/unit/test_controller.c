@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "controller.h"
+#include "vmm/controller.h"
 
 static struct vmm vmm;
 static struct controller ctl;

@@ -9,7 +9,7 @@
 
 #include <criterion/criterion.h>
 
-#include "arch/x86_64/cpuid.h"
+#include "vmm/arch/x86_64/cpuid.h"
 
 #define MAX_ENTRIES 32
 

@@ -11,7 +11,7 @@
 
 #include <criterion/criterion.h>
 
-#include "dirty.h"
+#include "vmm/memory/dirty.h"
 
 #define PG DIRTY_PAGE_SIZE
 

@@ -8,7 +8,7 @@
 
 #include <criterion/criterion.h>
 
-#include "fd_io.h"
+#include "vmm/util/fd_io.h"
 
 static char path[64];
 static int fd = -1;

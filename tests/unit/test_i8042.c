@@ -5,8 +5,8 @@
 
 #include <criterion/criterion.h>
 
-#include "devices/i8042.h"
-#include "helpers.h"
+#include "tests/unit/helpers.h"
+#include "vmm/devices/i8042.h"
 
 #define DATA 0   /* port 0x60 */
 #define STATUS 4 /* port 0x64: status on read, command on write */

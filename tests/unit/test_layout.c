@@ -2,7 +2,7 @@
 /* The x86_64 RAM layout around the 32-bit MMIO gap. */
 #include <criterion/criterion.h>
 
-#include "arch/x86_64/layout.h"
+#include "vmm/arch/x86_64/layout.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

@@ -12,8 +12,8 @@
 
 #include <criterion/criterion.h>
 
-#include "arch/x86_64/loader.h"
-#include "helpers.h"
+#include "tests/unit/helpers.h"
+#include "vmm/arch/x86_64/loader.h"
 
 #define MiB (1ULL << 20)
 #define RAM_SIZE (64 * MiB)

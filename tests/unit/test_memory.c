@@ -8,7 +8,7 @@
 
 #include <criterion/criterion.h>
 
-#include "memory.h"
+#include "vmm/memory/memory.h"
 
 #define PAGE 0x1000ULL
 

@@ -7,7 +7,7 @@
 
 #include <criterion/criterion.h>
 
-#include "arch/x86_64/mptable.h"
+#include "vmm/arch/x86_64/mptable.h"
 
 #define RAM_SIZE (1u << 20)
 #define MPF_ADDR 0x9fc00

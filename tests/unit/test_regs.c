@@ -7,8 +7,8 @@
 
 #include <criterion/criterion.h>
 
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/regs.h"
+#include "vmm/arch/x86_64/layout.h"
+#include "vmm/arch/x86_64/regs.h"
 
 #define RAM_SIZE (1u << 20)
 #define APIC_LVT0 0x350

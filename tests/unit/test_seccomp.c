@@ -25,7 +25,7 @@
 
 #include <criterion/criterion.h>
 
-#include "seccomp.h"
+#include "vmm/security/seccomp.h"
 
 static struct seccomp_filters filters;
 
@@ -43,7 +43,7 @@ static struct err_buf err;
 static void load_defaults(void)
 {
 	memset(&err, 0, sizeof(err));
-	cr_assert_eq(seccomp_filters_default(&filters, &err), 0, "%s", err.msg);
+	cr_assert_eq(seccomp_filters_default(&filters, SIGRTMIN, &err), 0, "%s", err.msg);
 }
 
 static void free_filters(void)

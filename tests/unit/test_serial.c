@@ -10,8 +10,8 @@
 
 #include <criterion/criterion.h>
 
-#include "devices/serial.h"
-#include "helpers.h"
+#include "tests/unit/helpers.h"
+#include "vmm/devices/serial.h"
 
 #define RBR_THR 0
 #define IER 1

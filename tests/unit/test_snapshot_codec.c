@@ -10,8 +10,8 @@
 
 #include <criterion/criterion.h>
 
-#include "codec.h"
-#include "helpers.h"
+#include "snapshot/format/codec.h"
+#include "tests/unit/helpers.h"
 
 /* One section with one field of each type. */
 static uint8_t *sample(size_t *len)

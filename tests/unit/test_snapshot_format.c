@@ -16,9 +16,9 @@
 
 #include <criterion/criterion.h>
 
-#include "codec.h"
-#include "format.h"
-#include "helpers.h"
+#include "snapshot/format/codec.h"
+#include "snapshot/format/format.h"
+#include "tests/unit/helpers.h"
 
 static char dir[64];
 

@@ -15,8 +15,8 @@
 
 #include <criterion/criterion.h>
 
-#include "dirty.h"
-#include "snapshot_mem.h"
+#include "snapshot/snapshot_mem.h"
+#include "vmm/memory/dirty.h"
 
 #define PG DIRTY_PAGE_SIZE
 #define NR 200

@@ -14,8 +14,8 @@
 
 #include <criterion/criterion.h>
 
-#include "helpers.h"
-#include "rebase.h"
+#include "snapshot/format/rebase.h"
+#include "tests/unit/helpers.h"
 
 #define PG 4096
 #define NR 64

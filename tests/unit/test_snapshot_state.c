@@ -12,13 +12,13 @@
 
 #include <criterion/criterion.h>
 
-#include "arch/x86_64/layout.h"
-#include "codec.h"
-#include "devices/virtio/virtio.h"
-#include "format.h"
-#include "helpers.h"
-#include "snapshot_sample.h"
-#include "state.h"
+#include "snapshot/format/codec.h"
+#include "snapshot/format/format.h"
+#include "snapshot/state.h"
+#include "tests/unit/helpers.h"
+#include "tests/unit/snapshot_sample.h"
+#include "vmm/arch/x86_64/layout.h"
+#include "vmm/devices/virtio/virtio.h"
 
 static struct snapshot_state *typical(void)
 {

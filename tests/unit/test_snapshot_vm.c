@@ -5,7 +5,7 @@
 
 #include <criterion/criterion.h>
 
-#include "snapshot_vm.h"
+#include "snapshot/snapshot_vm.h"
 
 static struct snapshot_state *st;
 static struct vm_config cfg;

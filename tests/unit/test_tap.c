@@ -21,8 +21,8 @@
 
 #include <criterion/criterion.h>
 
-#include "helpers.h"
-#include "io/tap.h"
+#include "tests/unit/helpers.h"
+#include "vmm/io/tap.h"
 
 #define NAME "ignistap0"
 

@@ -11,7 +11,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
-#include "uffd_regions.h"
+#include "snapshot/format/uffd_regions.h"
 
 #define MIB (1ULL << 20)
 #define GIB (1ULL << 30)

@@ -17,10 +17,10 @@
 
 #include <criterion/criterion.h>
 
-#include "devices/virtio/block.h"
-#include "event_loop.h"
-#include "log.h"
-#include "virtio_driver.h"
+#include "tests/unit/virtio_driver.h"
+#include "vmm/devices/virtio/block.h"
+#include "vmm/util/event_loop.h"
+#include "vmm/util/log.h"
 
 #define RAM_SIZE (2ULL << 20)
 #define QSIZE 16

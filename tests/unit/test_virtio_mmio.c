@@ -13,9 +13,9 @@
 
 #include <criterion/criterion.h>
 
-#include "devices/virtio/mmio.h"
-#include "log.h"
-#include "virtio_driver.h"
+#include "tests/unit/virtio_driver.h"
+#include "vmm/devices/virtio/mmio.h"
+#include "vmm/util/log.h"
 
 #define RAM_SIZE (2ULL << 20)
 #define QSIZE 16

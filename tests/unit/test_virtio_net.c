@@ -6,7 +6,7 @@
  * neither a full TAP nor a guest without RX buffers makes the device poll
  * in a loop.
  */
-#include "virtio_net_bench.h"
+#include "tests/unit/virtio_net_bench.h"
 
 TestSuite(virtio_net, .init = setup, .fini = teardown);
 TestSuite(virtio_net_tx, .init = setup, .fini = teardown);

@@ -3,7 +3,7 @@
  * virtio-net's life around the data path (the bench is virtio_net_bench.h):
  * a TAP that goes away under the guest, and snapshots of the device state.
  */
-#include "virtio_net_bench.h"
+#include "tests/unit/virtio_net_bench.h"
 
 TestSuite(virtio_net_tap_gone, .init = setup, .fini = teardown);
 TestSuite(virtio_net_snapshot, .init = setup, .fini = teardown);

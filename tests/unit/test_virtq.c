@@ -13,9 +13,9 @@
 
 #include <criterion/criterion.h>
 
-#include "devices/virtio/queue.h"
-#include "memory.h"
-#include "virtio_driver.h"
+#include "tests/unit/virtio_driver.h"
+#include "vmm/devices/virtio/queue.h"
+#include "vmm/memory/memory.h"
 
 #define RAM_SIZE (2ULL << 20)
 #define QSIZE 16

@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "devices/virtio/mmio.h"
-#include "devices/virtio/queue.h"
-#include "memory.h"
+#include "vmm/devices/virtio/mmio.h"
+#include "vmm/devices/virtio/queue.h"
+#include "vmm/memory/memory.h"
 
 /* Where one queue's three rings sit in guest memory. */
 struct test_vq {

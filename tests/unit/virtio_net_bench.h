@@ -20,11 +20,11 @@
 
 #include <criterion/criterion.h>
 
-#include "devices/virtio/net.h"
-#include "event_loop.h"
-#include "helpers.h"
-#include "log.h"
-#include "virtio_driver.h"
+#include "tests/unit/helpers.h"
+#include "tests/unit/virtio_driver.h"
+#include "vmm/devices/virtio/net.h"
+#include "vmm/util/event_loop.h"
+#include "vmm/util/log.h"
 
 #define RAM_SIZE (2ULL << 20)
 #define QSIZE 16

@@ -1,17 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "boot_timer.h"
+#include "vmm/devices/boot_timer.h"
 
 #include <time.h>
 
-#include "../log.h"
-
-uint64_t clock_us(int clock_id)
-{
-	struct timespec ts;
-
-	clock_gettime((clockid_t)clock_id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
+#include "vmm/util/clock.h"
+#include "vmm/util/log.h"
 
 static void boot_timer_write(void *opaque, uint64_t offset, const uint8_t *data, uint32_t len)
 {

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../bus.h"
+#include "vmm/kvm/bus.h"
 
 #define BOOT_TIMER_MAGIC 123
 
@@ -19,7 +19,5 @@ struct boot_timer {
 };
 
 extern const struct bus_device_ops boot_timer_ops;
-
-uint64_t clock_us(int clock_id);
 
 #endif

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "i8042.h"
+#include "vmm/devices/i8042.h"
 
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../event_loop.h"
+#include "vmm/util/event_loop.h"
 
 #define PORT_DATA 0   /* 0x60 */
 #define PORT_CMD  4   /* 0x64 */

@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "../bus.h"
+#include "vmm/kvm/bus.h"
 
 #define I8042_BUF_SIZE 16
 

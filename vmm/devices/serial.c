@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "serial.h"
+#include "vmm/devices/serial.h"
 
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../event_loop.h"
+#include "vmm/util/event_loop.h"
 
 /* Register offsets (DLAB = 0 unless noted). */
 #define UART_RBR_THR 0

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bus.h"
+#include "vmm/kvm/bus.h"
 
 #define SERIAL_PORT_SIZE 8
 #define SERIAL_RX_FIFO_SIZE 64

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "block_file.h"
+#include "vmm/io/block_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,8 +11,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "../config.h"
-#include "../error.h"
+#include "vmm/config/config.h"
+#include "vmm/util/error.h"
 
 #define BLOCK_SECTOR_SIZE 512
 #define BLOCK_ID_BYTES 20 /* VIRTIO_BLK_ID_BYTES */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "block_uring.h"
+#include "vmm/io/block_uring.h"
 
 #include <errno.h>
 #include <string.h>

@@ -20,8 +20,8 @@
 
 #include <liburing.h>
 
-#include "../error.h"
-#include "../event_loop.h"
+#include "vmm/util/error.h"
+#include "vmm/util/event_loop.h"
 
 typedef void (*block_uring_done_fn)(void *ctx, void *cookie, int result);
 

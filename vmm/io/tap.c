@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "tap.h"
+#include "vmm/io/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>

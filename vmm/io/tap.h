@@ -20,7 +20,7 @@
 
 #include <linux/if_tun.h> /* TUN_F_* offload flags */
 
-#include "../error.h"
+#include "vmm/util/error.h"
 
 #define TAP_VNET_HDR_LEN 12
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "boot.h"
+#include "vmm/arch/x86_64/boot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "boot_params.h"
-#include "loader.h"
-#include "mptable.h"
-#include "regs.h"
+#include "vmm/arch/x86_64/boot_params.h"
+#include "vmm/arch/x86_64/loader.h"
+#include "vmm/arch/x86_64/mptable.h"
+#include "vmm/arch/x86_64/regs.h"
 
 /* A read-only mapping of a host file; images are parsed in place. */
 struct mapped_file {

@@ -8,9 +8,9 @@
 
 #include <stdint.h>
 
-#include "../../config.h"
-#include "../../error.h"
-#include "../../memory.h"
+#include "vmm/config/config.h"
+#include "vmm/memory/memory.h"
+#include "vmm/util/error.h"
 
 /*
  * Loads the boot source named by @bs for @nr_vcpus vCPUs with @cmdline as

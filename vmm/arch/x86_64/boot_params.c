@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "boot_params.h"
+#include "vmm/arch/x86_64/boot_params.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
+#include "vmm/arch/x86_64/layout.h"
 
 #define E820_RAM 1
 #define E820_RESERVED 2

@@ -8,9 +8,9 @@
 
 #include <stdint.h>
 
-#include "../../error.h"
-#include "../../memory.h"
-#include "loader.h"
+#include "vmm/arch/x86_64/loader.h"
+#include "vmm/memory/memory.h"
+#include "vmm/util/error.h"
 
 struct initrd_info {
 	uint64_t addr;

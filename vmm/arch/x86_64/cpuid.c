@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cpuid.h"
+#include "vmm/arch/x86_64/cpuid.h"
 
 #include <string.h>
 

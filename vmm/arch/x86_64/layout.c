@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "layout.h"
+#include "vmm/arch/x86_64/layout.h"
 
 unsigned int x86_memory_ranges(uint64_t mem_bytes, struct guest_range ranges[2])
 {

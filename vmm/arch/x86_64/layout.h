@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "../../memory.h"
+#include "vmm/memory/memory.h"
 
 #define BOOT_GDT_ADDR      0x500ULL
 #define BOOT_GDT_ENTRIES   4
@@ -29,6 +29,7 @@
 #define BOOT_TIMER_ADDR    0xc0000000ULL
 #define BOOT_TIMER_SIZE    0x1000ULL
 #define VIRTIO_MMIO_BASE   0xc0001000ULL
+#define VIRTIO_MMIO_SIZE   0x1000 /* one window per virtio-mmio device, in slot order */
 
 #define KVM_TSS_ADDR       0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "loader.h"
+#include "vmm/arch/x86_64/loader.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
+#include "vmm/arch/x86_64/layout.h"
 
 #define ELF_MAX_PHDRS 64
 #define SETUP_HDR_OFFSET 0x1f1

@@ -15,8 +15,8 @@
 
 #include <asm/bootparam.h>
 
-#include "../../error.h"
-#include "../../memory.h"
+#include "vmm/memory/memory.h"
+#include "vmm/util/error.h"
 
 struct kernel_info {
 	uint64_t entry;      /* GPA of the 64-bit entry point */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "mptable.h"
+#include "vmm/arch/x86_64/mptable.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "layout.h"
+#include "vmm/arch/x86_64/layout.h"
 
 #define MP_PROCESSOR 0
 #define MP_BUS       1

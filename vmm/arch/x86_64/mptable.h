@@ -6,7 +6,7 @@
 #ifndef IGNIS_X86_MPTABLE_H
 #define IGNIS_X86_MPTABLE_H
 
-#include "../../memory.h"
+#include "vmm/memory/memory.h"
 
 #define MPTABLE_MAX_CPUS 32
 #define MPTABLE_IRQS 24 /* IOAPIC pins */

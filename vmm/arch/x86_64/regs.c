@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "regs.h"
+#include "vmm/arch/x86_64/regs.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
+#include "vmm/arch/x86_64/layout.h"
 
 #define PTE_PRESENT 0x1ULL
 #define PTE_WRITE   0x2ULL

@@ -12,7 +12,7 @@
 
 #include <linux/kvm.h>
 
-#include "../../memory.h"
+#include "vmm/memory/memory.h"
 
 #define GDT_CODE_FLAGS 0xa09b /* 64-bit code, present, DPL 0 */
 #define GDT_DATA_FLAGS 0xc093

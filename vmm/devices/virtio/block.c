@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "block.h"
+#include "vmm/devices/virtio/block.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../log.h"
+#include "vmm/util/log.h"
 
 #define BLK_HDR_SIZE 16
 #define URING_ENTRIES 128

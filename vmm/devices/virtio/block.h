@@ -12,11 +12,11 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "../../config.h"
-#include "../../io/block_file.h"
-#include "../../io/block_uring.h"
-#include "../../log.h"
-#include "mmio.h"
+#include "vmm/config/config.h"
+#include "vmm/devices/virtio/mmio.h"
+#include "vmm/io/block_file.h"
+#include "vmm/io/block_uring.h"
+#include "vmm/util/log.h"
 
 #define VIRTIO_BLK_F_SEG_MAX  2
 #define VIRTIO_BLK_F_RO       5

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "mmio.h"
+#include "vmm/devices/virtio/mmio.h"
 
 #include <errno.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 
 #include <linux/kvm.h>
 
-#include "../../log.h"
+#include "vmm/util/log.h"
 
 #define MMIO_MAGIC 0x74726976 /* "virt" */
 #define MMIO_VERSION 2

@@ -15,14 +15,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../bus.h"
-#include "../../error.h"
-#include "../../event_loop.h"
-#include "../../memory.h"
-#include "queue.h"
-#include "virtio.h"
+#include "vmm/devices/virtio/queue.h"
+#include "vmm/devices/virtio/virtio.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/memory/memory.h"
+#include "vmm/util/error.h"
+#include "vmm/util/event_loop.h"
 
-#define VIRTIO_MMIO_SIZE 0x1000
 #define VIRTIO_MMIO_CONFIG 0x100
 #define VIRTIO_MAX_QUEUES 2
 

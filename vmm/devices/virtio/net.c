@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "net.h"
+#include "vmm/devices/virtio/net.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "../../log.h"
+#include "vmm/util/log.h"
 
 /* Frames read from the TAP per wake-up: a full TAP cannot starve the loop. */
 #define RX_BUDGET 64

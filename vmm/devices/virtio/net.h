@@ -18,10 +18,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "../../config.h"
-#include "../../io/tap.h"
-#include "../../log.h"
-#include "mmio.h"
+#include "vmm/config/config.h"
+#include "vmm/devices/virtio/mmio.h"
+#include "vmm/io/tap.h"
+#include "vmm/util/log.h"
 
 #define VIRTIO_NET_F_CSUM       0
 #define VIRTIO_NET_F_GUEST_CSUM 1

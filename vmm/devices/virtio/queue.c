@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "queue.h"
+#include "vmm/devices/virtio/queue.h"
 
 #include <errno.h>
 #include <stdatomic.h>

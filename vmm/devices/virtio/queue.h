@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../memory.h"
+#include "vmm/memory/memory.h"
 
 #define VIRTQ_MAX_SIZE 256         /* the size every ignis queue offers */
 #define VIRTQ_MAX_CHAIN 1024       /* descriptors in one chain, indirect included */

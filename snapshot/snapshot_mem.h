@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The snapshot memory file: guest RAM in GPA order, regions back to back.
+ *
+ * Full: every page that holds a non-zero byte; pages of zeroes are holes
+ * (they read back as zeroes, so the file is still every byte of RAM to a
+ * reader, and a mostly idle guest costs little disk). Diff: a sparse file of
+ * the same size holding only the
+ * pages dirtied since the previous snapshot (or since the memory file was
+ * loaded, or since boot): KVM's dirty log of each memory slot ORed with the
+ * VMM's own bitmap (memory.h), each run of adjacent dirty pages written with
+ * one pwrite at its offset; the rest stays a hole. With tracking on, every
+ * snapshot, Full or Diff, starts a new dirty interval.
+ */
+#ifndef IGNIS_SNAPSHOT_MEM_H
+#define IGNIS_SNAPSHOT_MEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/machine/vm.h"
+#include "vmm/util/error.h"
+
+/*
+ * Writes @vm's memory file at @path: a temporary name next to it, fsync,
+ * rename. @diff needs dirty tracking (-EINVAL otherwise). If anything fails,
+ * @path is untouched and the pages taken from the dirty logs are marked dirty
+ * again, so the next snapshot still covers them.
+ */
+int snapshot_mem_write(struct vm *vm, const char *path, bool diff, struct err_buf *err);
+
+/*
+ * Writes the pages of @src (@size bytes) whose bits are set in @bits (bit i:
+ * page i) at @file_off + their offset in @fd, one pwrite per run of adjacent
+ * pages. Returns 0 or -errno.
+ */
+/* Sets bit i of @bits (cleared first) when page i of @src holds a non-zero byte. */
+void snapshot_mem_nonzero_pages(const uint8_t *src, uint64_t size, uint64_t *bits);
+
+int snapshot_mem_write_pages(int fd, uint64_t file_off, const uint8_t *src, uint64_t size,
+			     const uint64_t *bits);
+
+#endif

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "snapshot/snapshot_vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vmm/util/log.h"
+
+#define MSR_CHUNK 64
+#define MSR_IA32_TSC_DEADLINE 0x6e0
+
+/* ---- save -------------------------------------------------------------- */
+
+static int get_xsave(struct vcpu *v, struct snapshot_vcpu *s, int kvm_fd, struct err_buf *err)
+{
+	int size = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	unsigned long req = KVM_GET_XSAVE2;
+	void *buf;
+
+	if (size < (int)SNAPSHOT_XSAVE_MIN) {
+		size = SNAPSHOT_XSAVE_MIN;
+		req = KVM_GET_XSAVE;
+	}
+	if (size > SNAPSHOT_XSAVE_MAX)
+		return err_set(err, -E2BIG, "vCPU %u: XSAVE area of %d bytes is over %d", v->id,
+			       size, SNAPSHOT_XSAVE_MAX);
+	buf = calloc(1, (size_t)size);
+	if (!buf)
+		return err_set(err, -ENOMEM, "out of memory");
+	if (ioctl(v->fd, req, buf) < 0) {
+		int ret = err_set(err, -errno, "vCPU %u: KVM_GET_XSAVE: %s", v->id, strerror(errno));
+
+		free(buf);
+		return ret;
+	}
+	memcpy(s->xsave, buf, (size_t)size);
+	s->xsave_len = (uint32_t)size;
+	free(buf);
+	return 0;
+}
+
+static int get_cpuid(struct vcpu *v, struct snapshot_vcpu *s, struct err_buf *err)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + SNAPSHOT_MAX_CPUID * sizeof(c->entries[0]));
+
+	if (!c)
+		return err_set(err, -ENOMEM, "out of memory");
+	c->nent = SNAPSHOT_MAX_CPUID;
+	if (ioctl(v->fd, KVM_GET_CPUID2, c) < 0) {
+		int ret = err_set(err, -errno, "vCPU %u: KVM_GET_CPUID2: %s", v->id, strerror(errno));
+
+		free(c);
+		return ret;
+	}
+	s->nr_cpuid = c->nent;
+	memcpy(s->cpuid, c->entries, c->nent * sizeof(c->entries[0]));
+	free(c);
+	return 0;
+}
+
+/* The MSRs KVM says it saves, read in chunks; ones KVM refuses to read are skipped. */
+static int get_msrs(struct vm *vm, struct vcpu *v, struct snapshot_vcpu *s, struct err_buf *err)
+{
+	struct kvm_msr_list *list;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[MSR_CHUNK];
+	} m;
+	unsigned int pos = 0;
+	int ret = 0;
+
+	list = calloc(1, sizeof(*list) + SNAPSHOT_MAX_MSRS * sizeof(list->indices[0]));
+	if (!list)
+		return err_set(err, -ENOMEM, "out of memory");
+	list->nmsrs = SNAPSHOT_MAX_MSRS;
+	if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0) {
+		ret = err_set(err, -errno, "KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
+		goto out;
+	}
+	s->nr_msrs = 0;
+	while (pos < list->nmsrs) {
+		unsigned int n = list->nmsrs - pos < MSR_CHUNK ? list->nmsrs - pos : MSR_CHUNK;
+		int got;
+
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = n;
+		for (unsigned int i = 0; i < n; i++)
+			m.e[i].index = list->indices[pos + i];
+		got = ioctl(v->fd, KVM_GET_MSRS, &m);
+		if (got < 0) {
+			ret = err_set(err, -errno, "vCPU %u: KVM_GET_MSRS: %s", v->id, strerror(errno));
+			goto out;
+		}
+		for (int i = 0; i < got && s->nr_msrs < SNAPSHOT_MAX_MSRS; i++) {
+			s->msrs[s->nr_msrs].index = m.e[i].index;
+			s->msrs[s->nr_msrs].value = m.e[i].data;
+			s->nr_msrs++;
+		}
+		/* Entry @got was refused: skip it and go on after it. */
+		pos += (unsigned int)got < n ? (unsigned int)got + 1 : n;
+	}
+out:
+	free(list);
+	return ret;
+}
+
+#define GET(fd, req, ptr, what)                                                            \
+	do {                                                                               \
+		if (ioctl((fd), (req), (ptr)) < 0)                                         \
+			return err_set(err, -errno, "vCPU %u: " what ": %s", v->id,       \
+				       strerror(errno));                                   \
+	} while (0)
+
+static int save_vcpu(struct vm *vm, struct vcpu *v, struct snapshot_vcpu *s, struct err_buf *err)
+{
+	struct kvm_mp_state mp;
+	int khz, ret;
+
+	GET(v->fd, KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
+	s->mp_state = mp.mp_state;
+	GET(v->fd, KVM_GET_REGS, &s->regs, "KVM_GET_REGS");
+	GET(v->fd, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS");
+	ret = get_xsave(v, s, vm->kvm_fd, err);
+	if (ret)
+		return ret;
+	GET(v->fd, KVM_GET_XCRS, &s->xcrs, "KVM_GET_XCRS");
+	GET(v->fd, KVM_GET_DEBUGREGS, &s->debugregs, "KVM_GET_DEBUGREGS");
+	GET(v->fd, KVM_GET_LAPIC, &s->lapic, "KVM_GET_LAPIC");
+	khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0)
+		return err_set(err, -errno, "vCPU %u: KVM_GET_TSC_KHZ: %s", v->id, strerror(errno));
+	s->tsc_khz = (uint32_t)khz;
+	ret = get_cpuid(v, s, err);
+	if (!ret)
+		ret = get_msrs(vm, v, s, err);
+	if (ret)
+		return ret;
+	GET(v->fd, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS");
+	return 0;
+}
+
+static int save_vm_kvm(struct vm *vm, struct snapshot_vm *s, struct err_buf *err)
+{
+	s->pic_master.chip_id = KVM_IRQCHIP_PIC_MASTER;
+	s->pic_slave.chip_id = KVM_IRQCHIP_PIC_SLAVE;
+	s->ioapic.chip_id = KVM_IRQCHIP_IOAPIC;
+	if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &s->pic_master) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &s->pic_slave) < 0 ||
+	    ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &s->ioapic) < 0)
+		return err_set(err, -errno, "KVM_GET_IRQCHIP: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, &s->pit) < 0)
+		return err_set(err, -errno, "KVM_GET_PIT2: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &s->clock) < 0)
+		return err_set(err, -errno, "KVM_GET_CLOCK: %s", strerror(errno));
+	return 0;
+}
+
+/* The configuration behind drive @id (PATCH /drives may have swapped its file since boot). */
+static int save_drive_host(const struct vm_config *cfg, const char *id, struct snapshot_drive *d,
+			   struct err_buf *err)
+{
+	const struct drive_config *c = NULL;
+
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		if (strcmp(cfg->drives[i].drive_id, id) == 0)
+			c = &cfg->drives[i];
+	if (!c)
+		return err_set(err, -EINVAL, "drive %s has no configuration", id);
+	if (strlen(c->path_on_host) > SNAPSHOT_PATH_MAX)
+		return err_set(err, -ENAMETOOLONG, "drive %s: path_on_host is over %u bytes", id,
+			       SNAPSHOT_PATH_MAX);
+	if (c->partuuid && strlen(c->partuuid) > SNAPSHOT_PARTUUID_MAX)
+		return err_set(err, -ENAMETOOLONG, "drive %s: partuuid is over %u bytes", id,
+			       SNAPSHOT_PARTUUID_MAX);
+	snprintf(d->path_on_host, sizeof(d->path_on_host), "%s", c->path_on_host);
+	d->is_root_device = c->is_root_device;
+	d->is_read_only = c->is_read_only;
+	d->has_partuuid = c->partuuid != NULL;
+	snprintf(d->partuuid, sizeof(d->partuuid), "%s", c->partuuid ? c->partuuid : "");
+	d->cache_type = (uint8_t)c->cache_type;
+	d->io_engine = (uint8_t)c->io_engine;
+	return 0;
+}
+
+static int save_net_host(const struct vm_config *cfg, const char *id, struct snapshot_net *n,
+			 struct err_buf *err)
+{
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		if (strcmp(cfg->nets[i].iface_id, id) == 0) {
+			snprintf(n->host_dev_name, sizeof(n->host_dev_name), "%s",
+				 cfg->nets[i].host_dev_name);
+			return 0;
+		}
+	}
+	return err_set(err, -EINVAL, "network interface %s has no configuration", id);
+}
+
+int snapshot_vm_save(struct vm *vm, const struct vm_config *cfg, struct snapshot_state *st,
+		     struct err_buf *err)
+{
+	int ret;
+
+	st->machine = cfg->machine;
+	st->machine.track_dirty_pages = false;
+	st->nr_regions = vm->mem.nr_regions;
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
+		st->regions[i].gpa = vm->mem.regions[i].gpa;
+		st->regions[i].size = vm->mem.regions[i].size;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = save_vcpu(vm, &vm->vcpus[i], &st->vcpus[i], err);
+		if (ret)
+			return ret;
+	}
+	ret = save_vm_kvm(vm, &st->vm, err);
+	if (ret)
+		return ret;
+	serial_save(&vm->serial, &st->serial);
+	i8042_save(&vm->i8042, &st->i8042);
+	st->nr_blks = vm->nr_blks;
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		virtio_blk_save(vm->blks[i], &st->blks[i]);
+		ret = save_drive_host(cfg, vm->blks[i]->drive_id, &st->drives[i], err);
+		if (ret)
+			return ret;
+	}
+	st->nr_nets = vm->nr_nets;
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		virtio_net_save(vm->nets[i], &st->nets[i]);
+		ret = save_net_host(cfg, st->nets[i].iface_id, &st->net_hosts[i], err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- restore ----------------------------------------------------------- */
+
+static int restore_drive_config(const struct snapshot_state *st, unsigned int i,
+				struct vm_config *cfg, struct err_buf *err)
+{
+	const struct snapshot_drive *sd = &st->drives[i];
+	struct drive_config d;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.drive_id, sizeof(d.drive_id), "%s", st->blks[i].drive_id);
+	d.path_on_host = strdup(sd->path_on_host);
+	d.partuuid = sd->has_partuuid ? strdup(sd->partuuid) : NULL;
+	if (!d.path_on_host || (sd->has_partuuid && !d.partuuid)) {
+		drive_config_free(&d);
+		return err_set(err, -ENOMEM, "out of memory");
+	}
+	d.is_root_device = sd->is_root_device;
+	d.is_read_only = sd->is_read_only;
+	d.cache_type = (enum cache_type)sd->cache_type;
+	d.io_engine = (enum io_engine)sd->io_engine;
+	ret = vm_config_put_drive(cfg, &d, err);
+	drive_config_free(&d);
+	return ret;
+}
+
+static int restore_net_config(const struct snapshot_state *st, unsigned int i,
+			      const struct snapshot_net_override *ov, unsigned int nr_ov,
+			      struct vm_config *cfg, struct err_buf *err)
+{
+	const struct virtio_net_state *ns = &st->nets[i];
+	const char *tap = st->net_hosts[i].host_dev_name;
+	struct net_config nc;
+
+	for (unsigned int j = 0; j < nr_ov; j++)
+		if (strcmp(ov[j].iface_id, ns->iface_id) == 0)
+			tap = ov[j].host_dev_name;
+	memset(&nc, 0, sizeof(nc));
+	snprintf(nc.iface_id, sizeof(nc.iface_id), "%s", ns->iface_id);
+	if (strlen(tap) >= sizeof(nc.host_dev_name))
+		return err_set(err, -EINVAL, "network interface %s: host_dev_name too long",
+			       ns->iface_id);
+	snprintf(nc.host_dev_name, sizeof(nc.host_dev_name), "%s", tap);
+	nc.has_guest_mac = ns->has_mac;
+	memcpy(nc.guest_mac, ns->mac, sizeof(nc.guest_mac));
+	nc.mtu = ns->mtu;
+	return vm_config_put_net(cfg, &nc, err);
+}
+
+int snapshot_vm_config(const struct snapshot_state *st, const struct snapshot_net_override *ov,
+		       unsigned int nr_ov, struct vm_config *cfg, struct err_buf *err)
+{
+	int ret;
+
+	cfg->machine = st->machine;
+	for (unsigned int j = 0; j < nr_ov; j++) {
+		unsigned int i;
+
+		for (i = 0; i < st->nr_nets && strcmp(ov[j].iface_id, st->nets[i].iface_id); i++)
+			;
+		if (i == st->nr_nets)
+			return err_set(err, -EINVAL,
+				       "network_overrides: the snapshot has no interface %s",
+				       ov[j].iface_id);
+	}
+	for (unsigned int i = 0; i < st->nr_blks; i++) {
+		ret = restore_drive_config(st, i, cfg, err);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < st->nr_nets; i++) {
+		ret = restore_net_config(st, i, ov, nr_ov, cfg, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+#define SET(fd, req, ptr, what)                                                            \
+	do {                                                                               \
+		if (ioctl((fd), (req), (ptr)) < 0)                                         \
+			return err_set(err, -errno, "vCPU %u: " what ": %s", v->id,       \
+				       strerror(errno));                                   \
+	} while (0)
+
+static int set_cpuid(struct vcpu *v, const struct snapshot_vcpu *s, struct err_buf *err)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + s->nr_cpuid * sizeof(c->entries[0]));
+	int ret = 0;
+
+	if (!c)
+		return err_set(err, -ENOMEM, "out of memory");
+	c->nent = s->nr_cpuid;
+	memcpy(c->entries, s->cpuid, s->nr_cpuid * sizeof(c->entries[0]));
+	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+		ret = err_set(err, -errno, "vCPU %u: KVM_SET_CPUID2: %s", v->id, strerror(errno));
+	free(c);
+	return ret;
+}
+
+static int set_msrs(struct vcpu *v, const struct snapshot_vcpu *s, struct err_buf *err)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[MSR_CHUNK];
+	} m;
+	unsigned int pos = 0, deadline = s->nr_msrs;
+
+	/* MSR_IA32_TSC_DEADLINE last: it is relative to the TSC, set before it. */
+	for (unsigned int i = 0; i < s->nr_msrs; i++)
+		if (s->msrs[i].index == MSR_IA32_TSC_DEADLINE)
+			deadline = i;
+	while (pos < s->nr_msrs) {
+		unsigned int n = s->nr_msrs - pos < MSR_CHUNK ? s->nr_msrs - pos : MSR_CHUNK;
+		int done;
+
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = n;
+		for (unsigned int i = 0; i < n; i++) {
+			/* Index @deadline is skipped and the rest move up one. */
+			unsigned int k = pos + i >= deadline ? pos + i + 1 : pos + i;
+
+			if (k == s->nr_msrs)
+				k = deadline;
+			m.e[i].index = s->msrs[k].index;
+			m.e[i].data = s->msrs[k].value;
+		}
+		done = ioctl(v->fd, KVM_SET_MSRS, &m);
+		if (done < 0)
+			return err_set(err, -errno, "vCPU %u: KVM_SET_MSRS: %s", v->id,
+				       strerror(errno));
+		if ((unsigned int)done < n)
+			return err_set(err, -EINVAL, "vCPU %u: KVM_SET_MSRS: KVM refused MSR 0x%x",
+				       v->id, m.e[done].index);
+		pos += n;
+	}
+	return 0;
+}
+
+static int set_xsave(struct vm *vm, struct vcpu *v, const struct snapshot_vcpu *s,
+		     struct err_buf *err)
+{
+	int size = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	size_t len;
+	void *buf;
+	int ret = 0;
+
+	if (size < (int)SNAPSHOT_XSAVE_MIN)
+		size = SNAPSHOT_XSAVE_MIN;
+	len = (size_t)size > s->xsave_len ? (size_t)size : s->xsave_len;
+	buf = calloc(1, len);
+	if (!buf)
+		return err_set(err, -ENOMEM, "out of memory");
+	memcpy(buf, s->xsave, s->xsave_len);
+	if (ioctl(v->fd, KVM_SET_XSAVE, buf) < 0)
+		ret = err_set(err, -errno, "vCPU %u: KVM_SET_XSAVE: %s", v->id, strerror(errno));
+	free(buf);
+	return ret;
+}
+
+static int restore_vcpu(struct vm *vm, struct vcpu *v, const struct snapshot_vcpu *s,
+			struct err_buf *err)
+{
+	struct kvm_mp_state mp = { .mp_state = s->mp_state };
+	int khz, ret;
+
+	/* The guest's TSC rate, if this host's differs (needs TSC scaling). */
+	khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+	if (khz > 0 && (uint32_t)khz != s->tsc_khz &&
+	    ioctl(v->fd, KVM_SET_TSC_KHZ, (unsigned long)s->tsc_khz) < 0)
+		pr_warn("vCPU %u: cannot set the TSC to the snapshot's %u kHz (host %d kHz): %s",
+			v->id, s->tsc_khz, khz, strerror(errno));
+	/*
+	 * Firecracker's order. The LAPIC goes in before the MSRs: KVM_SET_LAPIC
+	 * switching the timer to TSC-deadline mode clears the deadline, so
+	 * MSR_IA32_TSC_DEADLINE must be written after it (and after
+	 * MSR_IA32_TSC, see set_msrs) or the guest's next timer never fires.
+	 */
+	ret = set_cpuid(v, s, err);
+	if (ret)
+		return ret;
+	SET(v->fd, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE");
+	SET(v->fd, KVM_SET_REGS, &s->regs, "KVM_SET_REGS");
+	SET(v->fd, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS");
+	ret = set_xsave(vm, v, s, err);
+	if (ret)
+		return ret;
+	SET(v->fd, KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS");
+	SET(v->fd, KVM_SET_DEBUGREGS, &s->debugregs, "KVM_SET_DEBUGREGS");
+	SET(v->fd, KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC");
+	ret = set_msrs(v, s, err);
+	if (ret)
+		return ret;
+	SET(v->fd, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS");
+	return 0;
+}
+
+static int restore_vm_kvm(struct vm *vm, const struct snapshot_vm *s, struct err_buf *err)
+{
+	struct kvm_irqchip chip;
+	struct kvm_pit_state2 pit = s->pit;
+	struct kvm_clock_data clock;
+
+	chip = s->pic_master;
+	chip.chip_id = KVM_IRQCHIP_PIC_MASTER;
+	if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+		return err_set(err, -errno, "KVM_SET_IRQCHIP (PIC master): %s", strerror(errno));
+	chip = s->pic_slave;
+	chip.chip_id = KVM_IRQCHIP_PIC_SLAVE;
+	if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+		return err_set(err, -errno, "KVM_SET_IRQCHIP (PIC slave): %s", strerror(errno));
+	chip = s->ioapic;
+	chip.chip_id = KVM_IRQCHIP_IOAPIC;
+	if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+		return err_set(err, -errno, "KVM_SET_IRQCHIP (IOAPIC): %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &pit) < 0)
+		return err_set(err, -errno, "KVM_SET_PIT2: %s", strerror(errno));
+	/* The guest's clock value only; KVM recomputes stability on this host. */
+	memset(&clock, 0, sizeof(clock));
+	clock.clock = s->clock.clock;
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		return err_set(err, -errno, "KVM_SET_CLOCK: %s", strerror(errno));
+	return 0;
+}
+
+int snapshot_vm_restore(struct vm *vm, const struct snapshot_state *st, struct err_buf *err)
+{
+	int ret;
+
+	if (vm->nr_vcpus != st->machine.vcpu_count || vm->nr_blks != st->nr_blks ||
+	    vm->nr_nets != st->nr_nets)
+		return err_set(err, -EINVAL, "the restored machine does not match the snapshot");
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = restore_vcpu(vm, &vm->vcpus[i], &st->vcpus[i], err);
+		if (ret)
+			return ret;
+	}
+	ret = restore_vm_kvm(vm, &st->vm, err);
+	if (ret)
+		return ret;
+	if (serial_restore(&vm->serial, &st->serial))
+		return err_set(err, -EINVAL, "serial: the saved state is not valid");
+	if (i8042_restore(&vm->i8042, &st->i8042))
+		return err_set(err, -EINVAL, "i8042: the saved state is not valid");
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		ret = virtio_blk_restore(vm->blks[i], &st->blks[i], err);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		ret = virtio_net_restore(vm->nets[i], &st->nets[i], err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
