@@ -720,3 +720,96 @@ Test(virtio_mmio, restore_refuses_a_ready_queue_with_invalid_rings)
 	cr_assert_eq(virtio_mmio_restore(t, &st), -EINVAL);
 	cr_assert_eq(status(), 0);
 }
+
+/* ---- activation and reset: recorded on the vCPU, settled on the VMM thread ---- */
+
+static unsigned int settles;
+
+static void fake_settle(void *d)
+{
+	(void)d;
+	settles++;
+}
+
+static const struct virtio_device_ops settled_ops = {
+	.name = "settled",
+	.device_id = FAKE_ID,
+	.num_queues = 2,
+	.features = fake_features,
+	.activate = fake_activate,
+	.reset = fake_reset,
+	.settle = fake_settle,
+	.queue_notify = fake_queue_notify,
+};
+
+static struct event_loop loop;
+
+/* The fake device again, with a settle op and an event loop (still no KVM). */
+static void setup_settled(void)
+{
+	struct err_buf err;
+
+	setup();
+	virtio_mmio_destroy(t);
+	memset(&dev, 0, sizeof(dev));
+	settles = 0;
+	cr_assert_eq(event_loop_init(&loop), 0);
+	cr_assert_eq(virtio_mmio_init(t, &settled_ops, &dev, &mem, &loop, -1, 0xc0001000, 5, &err),
+		     0, "%s", err.msg);
+}
+
+static void teardown_settled(void)
+{
+	teardown();
+	event_loop_destroy(&loop);
+}
+
+Test(virtio_mmio_settle, driver_ok_is_settled_by_the_loop_not_by_the_status_write,
+     .init = setup_settled, .fini = teardown_settled)
+{
+	bring_up();
+	cr_assert_eq(dev.activations, 1);
+	cr_assert_eq(settles, 0, "the vCPU's status write must not do the host-side work");
+	cr_assert_eq(event_loop_run_once(&loop, 1000), 1);
+	cr_assert_eq(settles, 1, "the reset and the activation before it: one settle");
+	cr_assert_eq(event_loop_run_once(&loop, 0), 0);
+	cr_assert_eq(settles, 1);
+}
+
+Test(virtio_mmio_settle, reset_is_settled_too, .init = setup_settled, .fini = teardown_settled)
+{
+	bring_up();
+	event_loop_run_once(&loop, 1000);
+	mmio_write32(t, MMIO_STATUS, 0);
+	cr_assert_eq(status(), 0, "the driver sees the reset done at once");
+	cr_assert_eq(settles, 1);
+	event_loop_run_once(&loop, 1000);
+	cr_assert_eq(settles, 2);
+}
+
+Test(virtio_mmio_settle, a_pause_settles_what_is_pending_once, .init = setup_settled,
+     .fini = teardown_settled)
+{
+	bring_up();
+	virtio_mmio_settle(t); /* as vm_pause does, before the loop has run */
+	cr_assert_eq(settles, 1);
+	event_loop_run_once(&loop, 0); /* the eventfd still fires: nothing left to do */
+	virtio_mmio_settle(t);
+	cr_assert_eq(settles, 1);
+}
+
+Test(virtio_mmio_settle, without_a_loop_settle_runs_at_once, .init = setup, .fini = teardown)
+{
+	struct err_buf err;
+
+	virtio_mmio_destroy(t);
+	memset(&dev, 0, sizeof(dev));
+	settles = 0;
+	cr_assert_eq(virtio_mmio_init(t, &settled_ops, &dev, &mem, NULL, -1, 0xc0001000, 5, &err),
+		     0, "%s", err.msg);
+	bring_up();
+	cr_assert_geq(settles, 1);
+	settles = 0;
+	mmio_write32(t, MMIO_STATUS, 0);
+	cr_assert_eq(settles, 1, "no loop to hand it to: the writer settles");
+}

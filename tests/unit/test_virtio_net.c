@@ -125,6 +125,7 @@ Test(virtio_net, activation_applies_what_the_guest_negotiated)
 	driver_setup_queue(&net->transport, VIRTIO_NET_RXQ, &rxq);
 	driver_setup_queue(&net->transport, VIRTIO_NET_TXQ, &txq);
 	mmio_write32(&net->transport, MMIO_STATUS, 0xf);
+	settle();
 	cr_assert_eq(net->tap.offload, 0);
 }
 
@@ -507,5 +508,6 @@ Test(virtio_net_rx, reset_forgets_a_half_delivered_frame)
 	mmio_write32(&net->transport, MMIO_STATUS, 0);
 	cr_assert_eq(net->rx_nr_used, 0);
 	cr_assert_eq(net->rx_frame_len, 0);
+	settle();
 	cr_assert_eq(tap_interest(), 0, "a reset device does not poll the TAP");
 }

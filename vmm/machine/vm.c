@@ -414,9 +414,16 @@ void vm_pause(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	run_ctl_wait_parked(&vm->run);
-	/* Device work the vCPUs started must land before anyone inspects memory. */
-	for (unsigned int i = 0; i < vm->nr_blks; i++)
+	/*
+	 * Device work the vCPUs started must land before anyone inspects memory,
+	 * and a device a vCPU just activated or reset is settled (saved as it is).
+	 */
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		virtio_mmio_settle(&vm->blks[i]->transport);
 		virtio_blk_quiesce(vm->blks[i]);
+	}
+	for (unsigned int i = 0; i < vm->nr_nets; i++)
+		virtio_mmio_settle(&vm->nets[i]->transport);
 }
 
 void vm_resume(struct vm *vm)

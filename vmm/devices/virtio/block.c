@@ -115,6 +115,7 @@ static bool submit_async(struct virtio_blk *blk, const struct blk_hdr *hdr, uint
 		memcpy(req->iov, iov, sizeof(*iov) * (size_t)iovcnt);
 	}
 	req->busy = true;
+	req->generation = blk->generation;
 	req->head = blk->chain.head;
 	req->type = (uint8_t)hdr->type;
 	req->status_gpa = status_gpa;
@@ -318,8 +319,8 @@ static void blk_async_done(void *ctx, void *cookie, int res)
 	uint8_t status = VIRTIO_BLK_S_OK;
 	struct blk_hdr hdr = { .type = req->type, .sector = req->offset / BLOCK_SECTOR_SIZE };
 
-	if (blk->resetting) {
-		/* The driver reset the device: its rings are gone, only free. */
+	if (req->generation != blk->generation) {
+		/* The driver reset the device since: those rings are gone, only free. */
 		req_free(req);
 		return;
 	}
@@ -335,20 +336,20 @@ static void blk_async_done(void *ctx, void *cookie, int res)
 	req_free(req);
 }
 
+/*
+ * vCPU thread, so nothing that waits: requests still in flight belong to
+ * the rings the driver just dropped, and their completions are only freed
+ * (the generation tells them). Their data may still land in the buffers
+ * the driver gave; Linux resets a virtio-blk device only with no request
+ * outstanding (probe, removal), and a driver that does otherwise only
+ * overwrites its own memory, never the host's: guest RAM stays mapped
+ * until the io_uring is destroyed, which waits for every request.
+ */
 static void blk_reset(void *opaque)
 {
 	struct virtio_blk *blk = opaque;
 
-	/*
-	 * In-flight I/O writes into guest buffers: let it land before the
-	 * driver reuses them. Runs with the transport lock held, as every
-	 * completion does; resetting tells them the rings are gone.
-	 */
-	if (blk->uring_ready) {
-		blk->resetting = true;
-		block_uring_drain(&blk->uring);
-		blk->resetting = false;
-	}
+	blk->generation++;
 }
 
 const struct virtio_device_ops virtio_blk_ops = {

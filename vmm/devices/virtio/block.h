@@ -43,6 +43,7 @@ struct virtio_blk_stats {
 /* One in-flight Async request. */
 struct virtio_blk_req {
 	bool busy;
+	uint32_t generation;  /* the device's generation when it was submitted */
 	uint16_t head;
 	uint8_t type;
 	uint64_t status_gpa;  /* where the status byte goes */
@@ -60,7 +61,7 @@ struct virtio_blk {
 	enum io_engine engine;
 	struct block_uring uring;
 	bool uring_ready;
-	bool resetting;
+	uint32_t generation; /* bumped by every reset: tells stale completions */
 	struct virtio_blk_req reqs[VIRTQ_MAX_SIZE];
 	struct virtq_chain chain; /* scratch for the chain being parsed */
 	struct virtio_blk_stats stats;

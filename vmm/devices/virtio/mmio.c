@@ -79,6 +79,48 @@ void virtio_mmio_config_changed(struct virtio_mmio *t)
 		raise_irq(t, INT_CONFIG);
 }
 
+void virtio_mmio_settle_locked(struct virtio_mmio *t)
+{
+	if (!t->settle_pending)
+		return;
+	t->settle_pending = false;
+	if (t->ops->settle)
+		t->ops->settle(t->dev);
+}
+
+/*
+ * With the lock held, on the vCPU thread: the VMM thread settles the device
+ * next. An eventfd write is the only syscall this costs the vCPU.
+ */
+static void request_settle(struct virtio_mmio *t)
+{
+	if (!t->ops->settle)
+		return;
+	t->settle_pending = true;
+	if (t->settle_fd < 0)
+		virtio_mmio_settle_locked(t);
+	else
+		event_notify(t->settle_fd);
+}
+
+void virtio_mmio_settle(struct virtio_mmio *t)
+{
+	pthread_mutex_lock(&t->lock);
+	virtio_mmio_settle_locked(t);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void on_settle(struct event_handler *h, uint32_t events)
+{
+	struct virtio_mmio *t = container_of(h, struct virtio_mmio, settle_handler);
+	uint64_t v;
+
+	(void)events;
+	if (read(t->settle_fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	virtio_mmio_settle(t);
+}
+
 static void device_reset(struct virtio_mmio *t)
 {
 	if (t->ops->reset)
@@ -90,6 +132,7 @@ static void device_reset(struct virtio_mmio *t)
 	t->status = 0;
 	t->interrupt_status = 0;
 	t->activated = false;
+	request_settle(t);
 }
 
 static struct virtq *selected_queue(struct virtio_mmio *t)
@@ -140,6 +183,7 @@ static void activate(struct virtio_mmio *t)
 		return;
 	}
 	t->activated = true;
+	request_settle(t);
 }
 
 static void write_status(struct virtio_mmio *t, uint32_t val)
@@ -346,6 +390,8 @@ static void on_notify(struct event_handler *h, uint32_t events)
 	if (read(n->fd, &v, sizeof(v)) != sizeof(v))
 		return;
 	pthread_mutex_lock(&t->lock);
+	/* The eventfds race: a queue kick right after DRIVER_OK may come first. */
+	virtio_mmio_settle_locked(t);
 	notify_queue(t, n->queue);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -374,6 +420,25 @@ static int bind_notify(struct virtio_mmio *t, unsigned int q, struct err_buf *er
 	return 0;
 }
 
+/* Where the vCPU thread hands activation and reset work to @t->loop's thread. */
+static int bind_settle(struct virtio_mmio *t, struct err_buf *err)
+{
+	int ret;
+
+	if (!t->ops->settle || !t->loop)
+		return 0; /* settle runs at once, on the writer's thread */
+	t->settle_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->settle_fd < 0)
+		return err_set(err, -errno, "virtio-%s: eventfd: %s", t->ops->name, strerror(errno));
+	ret = event_loop_add(t->loop, t->settle_fd, EPOLLIN, &t->settle_handler);
+	if (ret) {
+		close(t->settle_fd);
+		t->settle_fd = -1;
+		return err_set(err, ret, "virtio-%s: epoll: %s", t->ops->name, strerror(-ret));
+	}
+	return 0;
+}
+
 int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops, void *dev,
 		     const struct guest_mem *mem, struct event_loop *loop, int vm_fd,
 		     uint64_t base, unsigned int irq, struct err_buf *err)
@@ -389,6 +454,8 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops,
 	t->base = base;
 	t->irq = irq;
 	t->irq_fd = -1;
+	t->settle_fd = -1;
+	t->settle_handler.fn = on_settle;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		virtq_reset(&t->queues[i]);
 		t->notify[i] = (struct virtio_mmio_notify){
@@ -399,8 +466,9 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops,
 		return err_set(err, -EINVAL, "virtio-%s: too many queues", ops->name);
 	if (pthread_mutex_init(&t->lock, NULL))
 		return err_set(err, -ENOMEM, "virtio-%s: mutex", ops->name);
-	if (vm_fd < 0)
-		return 0;
+	ret = bind_settle(t, err);
+	if (ret || vm_fd < 0)
+		return ret;
 
 	t->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->irq_fd < 0)
@@ -426,6 +494,11 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 			close(t->notify[i].fd);
 			t->notify[i].fd = -1;
 		}
+	}
+	if (t->settle_fd >= 0) {
+		event_loop_del(t->loop, t->settle_fd);
+		close(t->settle_fd);
+		t->settle_fd = -1;
 	}
 	if (t->irq_fd >= 0)
 		close(t->irq_fd);

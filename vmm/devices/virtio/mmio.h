@@ -36,10 +36,17 @@ struct virtio_device_ops {
 	/* Config space at VIRTIO_MMIO_CONFIG; @offset is relative to it. */
 	void (*config_read)(void *dev, uint64_t offset, uint8_t *data, uint32_t len);
 	void (*config_write)(void *dev, uint64_t offset, const uint8_t *data, uint32_t len);
+	/*
+	 * activate and reset run on the vCPU thread that wrote Status: they only
+	 * record the new state (no syscall, no waiting); what needs the host is
+	 * done by settle, on the VMM thread, before the device's next queue work.
+	 */
 	/* DRIVER_OK with every ready queue checked. Non-zero: NEEDS_RESET. */
 	int (*activate)(void *dev);
-	/* Driver wrote 0 to Status: drop in-flight work, back to power-on state. */
+	/* Driver wrote 0 to Status: forget in-flight work, back to power-on state. */
 	void (*reset)(void *dev);
+	/* VMM thread: carry out the last activate or reset (TAP offloads, polling). */
+	void (*settle)(void *dev);
 	/* New buffers on queue @q (VMM thread). */
 	void (*queue_notify)(void *dev, unsigned int q);
 };
@@ -74,6 +81,11 @@ struct virtio_mmio {
 	uint32_t config_generation;
 	bool activated;
 	bool bad_access_logged;
+
+	/* An activate or reset waits for settle on the VMM thread (see the ops). */
+	bool settle_pending;
+	int settle_fd; /* eventfd on @loop; -1 (unit tests): settle runs at once */
+	struct event_handler settle_handler;
 };
 
 extern const struct bus_device_ops virtio_mmio_bus_ops;
@@ -97,6 +109,14 @@ void virtio_mmio_needs_reset(struct virtio_mmio *t);
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 
 bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned int bit);
+
+/*
+ * VMM thread, without the lock: runs a pending settle now (before a pause
+ * completes, so that a saved device is a settled one).
+ */
+void virtio_mmio_settle(struct virtio_mmio *t);
+/* The same with the lock held (a device's own VMM-thread handlers). */
+void virtio_mmio_settle_locked(struct virtio_mmio *t);
 
 /* Serialisable transport state for snapshots. */
 struct virtio_mmio_state {

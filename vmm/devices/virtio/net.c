@@ -408,6 +408,8 @@ static void on_tap_event(struct event_handler *h, uint32_t events)
 	struct virtio_mmio *t = &net->transport;
 
 	pthread_mutex_lock(&t->lock);
+	/* A reset or activation the VMM thread has not seen yet comes first. */
+	virtio_mmio_settle_locked(t);
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		tap_failed(net, "poll", events & EPOLLERR ? -EBADFD : -EPIPE);
 		/* Frames the guest queued meanwhile are dropped, not left hanging. */
@@ -449,18 +451,39 @@ static int net_start(struct virtio_net *net)
 	return 0;
 }
 
+/* vCPU thread: the TAP's offloads and polling follow in net_settle. */
 static int net_activate(void *opaque)
 {
-	return net_start(opaque);
+	struct virtio_net *net = opaque;
+
+	reset_runtime(net);
+	net->active = true;
+	net->start_pending = true;
+	return 0;
 }
 
+/* vCPU thread: the driver's rings are gone: forget every chain taken from them. */
 static void net_reset(void *opaque)
 {
 	struct virtio_net *net = opaque;
 
-	/* The driver's rings are gone: forget every chain taken from them. */
 	net->active = false;
+	net->start_pending = false;
 	reset_runtime(net);
+}
+
+/* VMM thread: what the last activation or reset needs of the host. */
+static void net_settle(void *opaque)
+{
+	struct virtio_net *net = opaque;
+
+	if (net->start_pending) {
+		net->start_pending = false;
+		if (net_start(net)) {
+			net->active = false;
+			virtio_mmio_needs_reset(&net->transport);
+		}
+	}
 	update_interest(net);
 }
 
@@ -473,6 +496,7 @@ const struct virtio_device_ops virtio_net_ops = {
 	.config_write = NULL, /* mac is read-only once VERSION_1 is negotiated */
 	.activate = net_activate,
 	.reset = net_reset,
+	.settle = net_settle,
 	.queue_notify = net_queue_notify,
 };
 
@@ -617,6 +641,7 @@ int virtio_net_restore(struct virtio_net *net, const struct virtio_net_state *st
 
 	pthread_mutex_lock(&t->lock);
 	net->active = false;
+	net->start_pending = false;
 	reset_runtime(net);
 	if (t->activated)
 		ret = net_start(net);

@@ -76,6 +76,7 @@ struct virtio_net {
 	bool tap_registered;
 	uint32_t tap_events;         /* epoll interest now set */
 	bool active;                 /* DRIVER_OK and not reset since */
+	bool start_pending;          /* activated: offloads and polling wait for settle */
 	bool tx_error_logged;
 
 	/* RX: one frame read from the TAP, possibly spread over several chains. */
