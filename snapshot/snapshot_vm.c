@@ -107,28 +107,42 @@ out:
 	return ret;
 }
 
-#define GET(fd, req, ptr, what)                                                            \
-	do {                                                                               \
-		if (ioctl((fd), (req), (ptr)) < 0)                                         \
-			return err_set(err, -errno, "vCPU %u: " what ": %s", v->id,       \
-				       strerror(errno));                                   \
-	} while (0)
+/* One KVM_GET_* ioctl of vCPU @v into @arg: 0, or -errno with @err naming @what. */
+static int vcpu_get(struct vcpu *v, unsigned long req, void *arg, const char *what,
+		    struct err_buf *err)
+{
+	if (ioctl(v->fd, req, arg) < 0)
+		return err_set(err, -errno, "vCPU %u: %s: %s", v->id, what, strerror(errno));
+	return 0;
+}
 
 static int save_vcpu(struct vm *vm, struct vcpu *v, struct snapshot_vcpu *s, struct err_buf *err)
 {
 	struct kvm_mp_state mp;
 	int khz, ret;
 
-	GET(v->fd, KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
+	ret = vcpu_get(v, KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE", err);
+	if (ret)
+		return ret;
 	s->mp_state = mp.mp_state;
-	GET(v->fd, KVM_GET_REGS, &s->regs, "KVM_GET_REGS");
-	GET(v->fd, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS");
+	ret = vcpu_get(v, KVM_GET_REGS, &s->regs, "KVM_GET_REGS", err);
+	if (ret)
+		return ret;
+	ret = vcpu_get(v, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS", err);
+	if (ret)
+		return ret;
 	ret = get_xsave(v, s, vm->kvm_fd, err);
 	if (ret)
 		return ret;
-	GET(v->fd, KVM_GET_XCRS, &s->xcrs, "KVM_GET_XCRS");
-	GET(v->fd, KVM_GET_DEBUGREGS, &s->debugregs, "KVM_GET_DEBUGREGS");
-	GET(v->fd, KVM_GET_LAPIC, &s->lapic, "KVM_GET_LAPIC");
+	ret = vcpu_get(v, KVM_GET_XCRS, &s->xcrs, "KVM_GET_XCRS", err);
+	if (ret)
+		return ret;
+	ret = vcpu_get(v, KVM_GET_DEBUGREGS, &s->debugregs, "KVM_GET_DEBUGREGS", err);
+	if (ret)
+		return ret;
+	ret = vcpu_get(v, KVM_GET_LAPIC, &s->lapic, "KVM_GET_LAPIC", err);
+	if (ret)
+		return ret;
 	khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0)
 		return err_set(err, -errno, "vCPU %u: KVM_GET_TSC_KHZ: %s", v->id, strerror(errno));
@@ -138,8 +152,7 @@ static int save_vcpu(struct vm *vm, struct vcpu *v, struct snapshot_vcpu *s, str
 		ret = get_msrs(vm, v, s, err);
 	if (ret)
 		return ret;
-	GET(v->fd, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS");
-	return 0;
+	return vcpu_get(v, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS", err);
 }
 
 static int save_vm_kvm(struct vm *vm, struct snapshot_vm *s, struct err_buf *err)
@@ -315,12 +328,14 @@ int snapshot_vm_config(const struct snapshot_state *st, const struct snapshot_ne
 	return 0;
 }
 
-#define SET(fd, req, ptr, what)                                                            \
-	do {                                                                               \
-		if (ioctl((fd), (req), (ptr)) < 0)                                         \
-			return err_set(err, -errno, "vCPU %u: " what ": %s", v->id,       \
-				       strerror(errno));                                   \
-	} while (0)
+/* One KVM_SET_* ioctl of vCPU @v from @arg: 0, or -errno with @err naming @what. */
+static int vcpu_set(struct vcpu *v, unsigned long req, const void *arg, const char *what,
+		    struct err_buf *err)
+{
+	if (ioctl(v->fd, req, arg) < 0)
+		return err_set(err, -errno, "vCPU %u: %s: %s", v->id, what, strerror(errno));
+	return 0;
+}
 
 static int set_cpuid(struct vcpu *v, const struct snapshot_vcpu *s, struct err_buf *err)
 {
@@ -418,20 +433,31 @@ static int restore_vcpu(struct vm *vm, struct vcpu *v, const struct snapshot_vcp
 	ret = set_cpuid(v, s, err);
 	if (ret)
 		return ret;
-	SET(v->fd, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE");
-	SET(v->fd, KVM_SET_REGS, &s->regs, "KVM_SET_REGS");
-	SET(v->fd, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS");
+	ret = vcpu_set(v, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE", err);
+	if (ret)
+		return ret;
+	ret = vcpu_set(v, KVM_SET_REGS, &s->regs, "KVM_SET_REGS", err);
+	if (ret)
+		return ret;
+	ret = vcpu_set(v, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS", err);
+	if (ret)
+		return ret;
 	ret = set_xsave(vm, v, s, err);
 	if (ret)
 		return ret;
-	SET(v->fd, KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS");
-	SET(v->fd, KVM_SET_DEBUGREGS, &s->debugregs, "KVM_SET_DEBUGREGS");
-	SET(v->fd, KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC");
+	ret = vcpu_set(v, KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS", err);
+	if (ret)
+		return ret;
+	ret = vcpu_set(v, KVM_SET_DEBUGREGS, &s->debugregs, "KVM_SET_DEBUGREGS", err);
+	if (ret)
+		return ret;
+	ret = vcpu_set(v, KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC", err);
+	if (ret)
+		return ret;
 	ret = set_msrs(v, s, err);
 	if (ret)
 		return ret;
-	SET(v->fd, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS");
-	return 0;
+	return vcpu_set(v, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS", err);
 }
 
 static int restore_vm_kvm(struct vm *vm, const struct snapshot_vm *s, struct err_buf *err)
