@@ -2,21 +2,19 @@
 #include "vmm/controller.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
-#include "snapshot/snapshot_mem.h"
-#include "snapshot/snapshot_vm.h"
-#include "snapshot/state.h"
+#include "vmm/controller_json.h"
+#include "vmm/controller_snapshot.h"
+#include "vmm/kvm/snapshot_timing.h"
 #include "vmm/metrics.h"
 #include "vmm/util/clock.h"
 #include "vmm/util/log.h"
@@ -26,8 +24,6 @@
 #endif
 /* The Firecracker API version ignis speaks (reference §1, swagger 1.17.0-dev). */
 #define FIRECRACKER_API_VERSION "1.17.0"
-
-#define DESERIALIZE_ERR "An error occurred when deserializing the json body of a request: "
 
 /* Firecracker writes metrics every 60 s (WRITE_METRICS_PERIOD_MS). */
 #define METRICS_PERIOD_S 60
@@ -129,37 +125,18 @@ enum controller_phase controller_action_phase(enum api_action action)
 	}
 }
 
-static void bad_body(struct api_response *resp, const char *msg)
-{
-	api_response_error(resp, 400, DESERIALIZE_ERR "%s.", msg);
-}
-
-/* Rejects fields other than @keys (Firecracker's deny_unknown_fields). */
-static bool only_keys(const json_t *body, const char *const *keys, size_t n,
-		      struct api_response *resp)
-{
-	const char *key;
-	json_t *val;
-
-	json_object_foreach((json_t *)body, key, val) {
-		size_t i;
-
-		for (i = 0; i < n && strcmp(key, keys[i]); i++)
-			;
-		if (i == n) {
-			api_response_error(resp, 400, DESERIALIZE_ERR "unknown field `%s`.", key);
-			return false;
-		}
-	}
-	return true;
-}
-
 static void get_instance_info(struct controller *c, struct api_response *resp)
 {
 	api_response_ok_json(resp, json_pack("{s:s, s:s, s:s, s:s}", "app_name", "ignis", "id",
 					     c->vmm->opts.id ? c->vmm->opts.id : "anonymous-instance",
 					     "state", vmm_state_name(c->vmm->state), "vmm_version",
 					     IGNIS_VERSION));
+}
+
+static void get_version(struct api_response *resp)
+{
+	api_response_ok_json(resp, json_pack("{s:s, s:s}", "firecracker_version",
+					     FIRECRACKER_API_VERSION, "ignis_version", IGNIS_VERSION));
 }
 
 static void put_machine_config(struct controller *c, const json_t *body, bool patch,
@@ -169,7 +146,7 @@ static void put_machine_config(struct controller *c, const json_t *body, bool pa
 	struct err_buf err;
 
 	if (machine_config_parse(body, patch ? &c->vmm->config.machine : NULL, patch, &mc, &err)) {
-		bad_body(resp, err.msg);
+		controller_bad_body(resp, err.msg);
 		return;
 	}
 	c->vmm->config.machine = mc;
@@ -183,7 +160,7 @@ static void put_boot_source(struct controller *c, const json_t *body, struct api
 	struct err_buf err;
 
 	if (boot_source_parse(body, &bs, &err)) {
-		bad_body(resp, err.msg);
+		controller_bad_body(resp, err.msg);
 		return;
 	}
 	boot_source_free(&c->vmm->config.boot);
@@ -199,7 +176,7 @@ static void put_drive(struct controller *c, const json_t *body, struct api_respo
 	struct err_buf err;
 
 	if (drive_config_parse(body, &d, &err)) {
-		bad_body(resp, err.msg);
+		controller_bad_body(resp, err.msg);
 		return;
 	}
 	if (vm_config_put_drive(&c->vmm->config, &d, &err)) {
@@ -219,7 +196,7 @@ static void patch_drive(struct controller *c, const char *id, const json_t *body
 	const json_t *rl = json_object_get(body, "rate_limiter");
 	struct err_buf err;
 
-	if (!only_keys(body, keys, 3, resp))
+	if (!controller_only_keys(body, keys, 3, resp))
 		return;
 	if (rl && !json_is_null(rl)) {
 		api_response_error(resp, 400, "drive \"%s\": rate limiters are not supported by ignis", id);
@@ -230,7 +207,7 @@ static void patch_drive(struct controller *c, const char *id, const json_t *body
 		return;
 	}
 	if (!json_is_string(path) || !json_string_value(path)[0]) {
-		bad_body(resp, "path_on_host: expected a non-empty string");
+		controller_bad_body(resp, "path_on_host: expected a non-empty string");
 		return;
 	}
 	if (vm_update_drive(c->vmm->vm, &c->vmm->config, id, json_string_value(path), &err)) {
@@ -246,7 +223,7 @@ static void put_net(struct controller *c, const json_t *body, struct api_respons
 	struct err_buf err;
 
 	if (net_config_parse(body, &n, &err)) {
-		bad_body(resp, err.msg);
+		controller_bad_body(resp, err.msg);
 		return;
 	}
 	if (vm_config_put_net(&c->vmm->config, &n, &err)) {
@@ -266,7 +243,7 @@ static void patch_net(struct controller *c, const char *id, const json_t *body,
 	const json_t *tx = json_object_get(body, "tx_rate_limiter");
 	bool known = false;
 
-	if (!only_keys(body, keys, 3, resp))
+	if (!controller_only_keys(body, keys, 3, resp))
 		return;
 	for (unsigned int i = 0; i < c->vmm->config.nr_nets; i++)
 		known |= strcmp(c->vmm->config.nets[i].iface_id, id) == 0;
@@ -289,7 +266,7 @@ static void put_serial(struct controller *c, const json_t *body, struct api_resp
 	struct err_buf err;
 
 	if (serial_config_parse(body, &sc, &err)) {
-		bad_body(resp, err.msg);
+		controller_bad_body(resp, err.msg);
 		return;
 	}
 	free(c->vmm->config.serial.serial_out_path);
@@ -309,16 +286,18 @@ static void put_logger(struct controller *c, const json_t *body, struct api_resp
 	struct err_buf err;
 
 	(void)c;
-	if (!only_keys(body, keys, 5, resp))
+	if (!controller_only_keys(body, keys, 5, resp))
 		return;
 	if ((path && !json_is_string(path)) || (level && !json_is_string(level)) ||
 	    (show_level && !json_is_boolean(show_level)) ||
 	    (show_origin && !json_is_boolean(show_origin))) {
-		bad_body(resp, "logger: log_path and level are strings, show_level and show_log_origin booleans");
+		controller_bad_body(resp,
+				    "logger: log_path and level are strings, show_level and show_log_origin booleans");
 		return;
 	}
 	if (level && log_level_parse(json_string_value(level), &lvl)) {
-		bad_body(resp, "logger.level: expected one of Error, Warning, Info, Debug, Trace, Off");
+		controller_bad_body(resp,
+				    "logger.level: expected one of Error, Warning, Info, Debug, Trace, Off");
 		return;
 	}
 	if (log_reconfigure(path ? json_string_value(path) : NULL, lvl, json_is_true(show_level),
@@ -335,10 +314,10 @@ static void put_metrics(struct controller *c, const json_t *body, struct api_res
 	const json_t *path = json_object_get(body, "metrics_path");
 	struct err_buf err;
 
-	if (!only_keys(body, keys, 3, resp))
+	if (!controller_only_keys(body, keys, 3, resp))
 		return;
 	if (!path || !json_is_string(path)) {
-		bad_body(resp, "metrics: missing field `metrics_path`");
+		controller_bad_body(resp, "metrics: missing field `metrics_path`");
 		return;
 	}
 	if (controller_set_metrics(c, json_string_value(path), &err)) {
@@ -406,10 +385,10 @@ static void put_actions(struct controller *c, const json_t *body, struct api_res
 	const char *t;
 	bool started = c->vmm->vm != NULL;
 
-	if (!only_keys(body, keys, 1, resp))
+	if (!controller_only_keys(body, keys, 1, resp))
 		return;
 	if (!type || !json_is_string(type)) {
-		bad_body(resp, "missing field `action_type`");
+		controller_bad_body(resp, "missing field `action_type`");
 		return;
 	}
 	t = json_string_value(type);
@@ -437,7 +416,8 @@ static void put_actions(struct controller *c, const json_t *body, struct api_res
 		}
 		api_response_no_content(resp);
 	} else {
-		bad_body(resp, "unknown variant of action_type: expected InstanceStart, SendCtrlAltDel or FlushMetrics");
+		controller_bad_body(resp,
+				    "unknown variant of action_type: expected InstanceStart, SendCtrlAltDel or FlushMetrics");
 	}
 }
 
@@ -446,7 +426,7 @@ static void patch_vm(struct controller *c, const json_t *body, struct api_respon
 	static const char *const keys[] = { "state" };
 	const json_t *state = json_object_get(body, "state");
 
-	if (!only_keys(body, keys, 1, resp))
+	if (!controller_only_keys(body, keys, 1, resp))
 		return;
 	if (state && json_is_string(state) && strcmp(json_string_value(state), "Paused") == 0) {
 		vmm_pause(c->vmm);
@@ -454,297 +434,20 @@ static void patch_vm(struct controller *c, const json_t *body, struct api_respon
 		   strcmp(json_string_value(state), "Resumed") == 0) {
 		vmm_resume(c->vmm);
 	} else {
-		bad_body(resp, "state: expected \"Paused\" or \"Resumed\"");
+		controller_bad_body(resp, "state: expected \"Paused\" or \"Resumed\"");
 		return;
 	}
 	api_response_no_content(resp);
 }
 
-static const char *opt_string(const json_t *body, const char *key, bool *bad)
+static void put_snapshot_load(struct controller *c, const json_t *body, struct api_response *resp)
 {
-	const json_t *v = json_object_get(body, key);
-
-	if (!v)
-		return NULL;
-	if (!json_is_string(v) || !json_string_value(v)[0]) {
-		*bad = true;
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
-static void snapshot_create(struct controller *c, const json_t *body, struct api_response *resp)
-{
-	static const char *const keys[] = { "snapshot_path", "mem_file_path", "snapshot_type",
-					    "version" };
-	bool bad = false;
-	const char *state_path = opt_string(body, "snapshot_path", &bad);
-	const char *mem_path = opt_string(body, "mem_file_path", &bad);
-	const char *type = opt_string(body, "snapshot_type", &bad);
-	struct snapshot_state *st;
-	bool diff;
-	struct err_buf err;
-	uint64_t t0 = snapshot_timing_now_ns(), t1;
-
-	if (!only_keys(body, keys, 4, resp))
-		return;
-	if (bad || !state_path || !mem_path) {
-		bad_body(resp, "snapshot_path and mem_file_path: expected non-empty strings");
-		return;
-	}
-	if (type && strcmp(type, "Full") && strcmp(type, "Diff")) {
-		bad_body(resp, "snapshot_type: expected \"Full\" or \"Diff\"");
-		return;
-	}
-	diff = type && strcmp(type, "Diff") == 0;
-	/* Firecracker's words, then how to get there. */
-	if (diff && !c->vmm->config.machine.track_dirty_pages) {
-		api_response_error(resp, 400,
-				   "Diff snapshots are not allowed on uVMs with dirty page tracking "
-				   "disabled. Set track_dirty_pages in PUT /machine-config before "
-				   "boot, or in PUT /snapshot/load.");
-		return;
-	}
-	if (c->vmm->state != VMM_PAUSED) {
-		api_response_error(resp, 400,
-				   "Create snapshot error: the microVM must be paused first "
-				   "(PATCH /vm {\"state\": \"Paused\"}).");
-		return;
-	}
-	st = snapshot_state_alloc();
-	if (!st) {
-		api_response_error(resp, 400, "Create snapshot error: out of memory.");
-		return;
-	}
-	if (snapshot_vm_save(c->vmm->vm, &c->vmm->config, st, &err) ||
-	    snapshot_state_save(state_path, st, &err)) {
-		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
-	} else if ((t1 = snapshot_timing_now_ns(),
-		    snapshot_mem_write(c->vmm->vm, mem_path, diff, &err))) {
-		/* No state file without its memory. */
-		unlink(state_path);
-		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
-	} else {
-		pr_info("%s snapshot written: state %s, memory %s", diff ? "diff" : "full",
-			state_path, mem_path);
-		snapshot_timing_log_create(state_path, mem_path, t0, t1, snapshot_timing_now_ns());
-		api_response_no_content(resp);
-	}
-	snapshot_state_free(st);
-}
-
-#define SNAPSHOT_MAX_OVERRIDES VM_MAX_NETS
-
-static int parse_overrides(const json_t *arr, struct snapshot_net_override *ov, unsigned int *nr,
-			   struct api_response *resp)
-{
-	static const char *const keys[] = { "iface_id", "host_dev_name" };
-	size_t i;
-	json_t *o;
-
-	*nr = 0;
-	if (!arr)
-		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) > SNAPSHOT_MAX_OVERRIDES) {
-		bad_body(resp, "network_overrides: expected an array of {iface_id, host_dev_name}");
-		return -1;
-	}
-	json_array_foreach(arr, i, o) {
-		bool bad = false;
-
-		if (!json_is_object(o)) {
-			bad_body(resp, "network_overrides: expected objects");
-			return -1;
-		}
-		if (!only_keys(o, keys, 2, resp))
-			return -1;
-		ov[*nr].iface_id = opt_string(o, "iface_id", &bad);
-		ov[*nr].host_dev_name = opt_string(o, "host_dev_name", &bad);
-		if (bad || !ov[*nr].iface_id || !ov[*nr].host_dev_name) {
-			bad_body(resp, "network_overrides: iface_id and host_dev_name are non-empty strings");
-			return -1;
-		}
-		(*nr)++;
-	}
-	return 0;
-}
-
-/* PUT /snapshot/load's memory: mem_backend (or mem_file_path) and huge_pages. */
-struct load_mem {
-	const char *path; /* the memory file, or the handler's socket with uffd */
-	bool uffd;
-	int huge_pages; /* an enum huge_pages, or -1: the snapshot's */
-};
-
-/*
- * Everything is checked and built aside and only then adopted: a failed
- * load leaves the configuration and the process as they were.
- */
-static int snapshot_load_do(struct controller *c, const char *state_path,
-			    const struct load_mem *lm,
-			    const struct snapshot_net_override *ov, unsigned int nr_ov,
-			    bool track_dirty, bool resume, struct err_buf *err)
-{
-	struct vmm *vmm = c->vmm;
-	struct vm_config saved = vmm->config, nc;
-	struct snapshot_state *st = snapshot_state_alloc();
-	uint64_t total = 0;
-	struct stat sb;
-	struct vm *vm = NULL;
-	struct restore_mem_source src = { .file_fd = -1, .uffd_path = lm->uffd ? lm->path : NULL };
-	int fd = -1, ret;
-
-	if (!st)
-		return err_set(err, -ENOMEM, "out of memory");
-	vm_config_init(&nc);
-	ret = snapshot_state_load(state_path, st, err);
-	if (!ret)
-		ret = snapshot_vm_config(st, ov, nr_ov, &nc, err);
-	if (ret)
-		goto out_cfg;
-	if (lm->huge_pages >= 0) {
-		nc.machine.huge_pages = (enum huge_pages)lm->huge_pages;
-		if (nc.machine.huge_pages != HUGE_PAGES_NONE && nc.machine.mem_size_mib % 2) {
-			ret = err_set(err, -EINVAL,
-				      "huge_pages \"%s\" needs a memory size that is a multiple of "
-				      "2 MiB; the snapshot has %u MiB",
-				      huge_pages_name(nc.machine.huge_pages), nc.machine.mem_size_mib);
-			goto out_cfg;
-		}
-	}
-	for (unsigned int i = 0; i < st->nr_regions; i++)
-		total += st->regions[i].size;
-	/* With Uffd the handler has the memory file and checks it. */
-	if (lm->uffd)
-		goto build;
-	fd = open(lm->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = err_set(err, -errno, "cannot open memory file %s: %s", lm->path, strerror(errno));
-		goto out_cfg;
-	}
-	if (fstat(fd, &sb) || (uint64_t)sb.st_size != total) {
-		ret = err_set(err, -EINVAL, "memory file %s is %lld bytes, the snapshot's memory is %llu",
-			      lm->path, (long long)sb.st_size, (unsigned long long)total);
-		goto out_cfg;
-	}
-	src.file_fd = fd;
-build:
-	nc.machine.track_dirty_pages = track_dirty;
-	nc.serial = saved.serial; /* PUT /serial before a load still applies */
-	vmm->config = nc;
-	vm = vmm_build_for_restore(vmm, &src, err);
-	ret = vm ? snapshot_vm_restore(vm, st, err) : -EINVAL;
-	if (ret) {
-		if (vm) {
-			vm_destroy(vm);
-			free(vm);
-		}
-		vmm->config.serial.serial_out_path = NULL;
-		vm_config_free(&vmm->config);
-		vmm->config = saved;
-		goto out;
-	}
-	/* The mapping (or the copy in huge pages) holds the file; the fd is no longer needed. */
-	close(fd);
-	fd = -1;
-	ret = vmm_start_restored(vmm, vm, resume, err);
-	if (ret) {
-		vmm->config.serial.serial_out_path = NULL;
-		vm_config_free(&vmm->config);
-		vmm->config = saved;
-		goto out;
-	}
-	saved.serial.serial_out_path = NULL;
-	vm_config_free(&saved);
-	goto out;
-out_cfg:
-	vm_config_free(&nc);
-out:
-	if (fd >= 0)
-		close(fd);
-	snapshot_state_free(st);
-	return ret;
-}
-
-static void snapshot_load(struct controller *c, const json_t *body, struct api_response *resp)
-{
-	static const char *const keys[] = { "snapshot_path", "mem_backend", "mem_file_path",
-					    "enable_diff_snapshots", "track_dirty_pages",
-					    "resume_vm", "network_overrides", "huge_pages" };
-	static const char *const be_keys[] = { "backend_type", "backend_path" };
-	struct snapshot_net_override ov[SNAPSHOT_MAX_OVERRIDES];
-	const json_t *be = json_object_get(body, "mem_backend");
-	const json_t *resume = json_object_get(body, "resume_vm");
-	const json_t *track = json_object_get(body, "track_dirty_pages");
-	const json_t *diff = json_object_get(body, "enable_diff_snapshots");
-	bool bad = false;
-	const char *state_path = opt_string(body, "snapshot_path", &bad);
-	const char *mem_path = opt_string(body, "mem_file_path", &bad);
-	bool bad_huge = false;
-	const char *huge = opt_string(body, "huge_pages", &bad_huge);
-	struct load_mem lm = { .huge_pages = -1 };
-	unsigned int nr_ov;
-	struct err_buf err;
-
-	if (!only_keys(body, keys, 8, resp))
-		return;
-	if (bad || !state_path) {
-		bad_body(resp, "snapshot_path: expected a non-empty string");
-		return;
-	}
-	if ((resume && !json_is_boolean(resume)) || (track && !json_is_boolean(track)) ||
-	    (diff && !json_is_boolean(diff))) {
-		bad_body(resp, "resume_vm, track_dirty_pages and enable_diff_snapshots are booleans");
-		return;
-	}
-	if (bad_huge || (huge && strcmp(huge, "Snapshot"))) {
-		for (int hp = HUGE_PAGES_NONE; huge && hp <= HUGE_PAGES_2M; hp++)
-			if (strcmp(huge, huge_pages_name((enum huge_pages)hp)) == 0)
-				lm.huge_pages = hp;
-		if (lm.huge_pages < 0) {
-			bad_body(resp, "huge_pages: expected \"Snapshot\", \"None\", \"Transparent\" or \"2M\"");
-			return;
-		}
-	}
-	if (be && mem_path) {
-		bad_body(resp, "give mem_backend or the deprecated mem_file_path, not both");
-		return;
-	}
-	if (be) {
-		const char *type, *path;
-
-		if (!json_is_object(be) || !only_keys(be, be_keys, 2, resp)) {
-			if (!json_is_object(be))
-				bad_body(resp, "mem_backend: expected an object");
-			return;
-		}
-		type = opt_string(be, "backend_type", &bad);
-		path = opt_string(be, "backend_path", &bad);
-		if (bad || !type || !path) {
-			bad_body(resp, "mem_backend: backend_type and backend_path are non-empty strings");
-			return;
-		}
-		lm.uffd = strcmp(type, "Uffd") == 0;
-		if (!lm.uffd && strcmp(type, "File")) {
-			bad_body(resp, "mem_backend.backend_type: expected \"File\" or \"Uffd\"");
-			return;
-		}
-		mem_path = path;
-	}
-	if (!mem_path) {
-		bad_body(resp, "missing field `mem_backend`");
-		return;
-	}
-	if (parse_overrides(json_object_get(body, "network_overrides"), ov, &nr_ov, resp))
-		return;
-	lm.path = mem_path;
-	if (snapshot_load_do(c, state_path, &lm, ov, nr_ov,
-			     json_is_true(track) || json_is_true(diff), json_is_true(resume), &err)) {
-		api_response_error(resp, 400, "Load snapshot error: %s", err.msg);
-		return;
-	}
-	metrics_flush(&c->metrics, c->vmm);
-	api_response_no_content(resp);
+	/* Where "load request to first vCPU exit" starts (snapshot_timing.h). */
+	c->vmm->load_request_ns = snapshot_timing_now_ns();
+	if (c->boot_resources_configured)
+		api_response_error(resp, 400, CONTROLLER_ERR_LOAD_AFTER_CONFIG);
+	else
+		controller_snapshot_load(c->vmm, &c->metrics, body, resp);
 }
 
 void controller_handle(void *ctx, const struct api_request *req, struct api_response *resp)
@@ -768,9 +471,7 @@ void controller_handle(void *ctx, const struct api_request *req, struct api_resp
 		get_instance_info(c, resp);
 		break;
 	case API_GET_VERSION:
-		api_response_ok_json(resp, json_pack("{s:s, s:s}", "firecracker_version",
-						     FIRECRACKER_API_VERSION, "ignis_version",
-						     IGNIS_VERSION));
+		get_version(resp);
 		break;
 	case API_GET_VM_CONFIG:
 		api_response_ok_json(resp, vm_config_to_json(&c->vmm->config));
@@ -813,15 +514,10 @@ void controller_handle(void *ctx, const struct api_request *req, struct api_resp
 		patch_vm(c, body, resp);
 		break;
 	case API_PUT_SNAPSHOT_CREATE:
-		snapshot_create(c, body, resp);
+		controller_snapshot_create(c->vmm, body, resp);
 		break;
 	case API_PUT_SNAPSHOT_LOAD:
-		/* Where "load request to first vCPU exit" starts (snapshot_timing.h). */
-		c->vmm->load_request_ns = snapshot_timing_now_ns();
-		if (c->boot_resources_configured)
-			api_response_error(resp, 400, CONTROLLER_ERR_LOAD_AFTER_CONFIG);
-		else
-			snapshot_load(c, body, resp);
+		put_snapshot_load(c, body, resp);
 		break;
 	default:
 		api_response_error(resp, 400, "%s is not supported by ignis.",

@@ -400,19 +400,122 @@ static void stop_api(struct vmm *vmm, struct api_glue *glue, struct api_server *
 	}
 }
 
+/* The VMM, watching @sfd for the stop signals, its console on stdin/stdout. 0 or -errno. */
+static int setup_vmm(const struct cli *cli, int sfd, uint64_t start_wall, uint64_t start_cpu,
+		     const struct seccomp_filters *seccomp, struct vmm **out)
+{
+	struct err_buf err = { "" };
+	struct vmm_opts opts = {
+		.id = cli->id,
+		.boot_timer = cli->boot_timer,
+		.console_in_fd = STDIN_FILENO,
+		.console_out_fd = STDOUT_FILENO,
+		.signal_fd = sfd,
+		.start_wall_us = start_wall,
+		.start_cpu_us = start_cpu,
+		.seccomp = seccomp,
+	};
+	struct vmm *vmm = malloc(sizeof(*vmm));
+	int ret;
+
+	if (!vmm) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
+	ret = vmm_init(vmm, &opts, &err);
+	if (ret) {
+		pr_err("cannot set up the VMM: %s", err.msg);
+		free(vmm);
+		return ret;
+	}
+	*out = vmm;
+	return 0;
+}
+
+/*
+ * The controller (into @glue, from the first step on, so that main() frees
+ * it on any failure), --metrics-path, and the API server unless --no-api.
+ * 0 or -errno.
+ */
+static int setup_controller(const struct cli *cli, struct vmm *vmm, uint64_t start_wall,
+			    uint64_t start_cpu, struct api_glue *glue, struct api_server **server)
+{
+	struct err_buf err = { "" };
+	struct controller *controller = malloc(sizeof(*controller));
+	int ret;
+
+	if (!controller)
+		return -ENOMEM;
+	controller_init(controller, vmm, clock_us(CLOCK_MONOTONIC) - start_wall,
+			clock_us(CLOCK_PROCESS_CPUTIME_ID) - start_cpu);
+	glue->controller = controller;
+	if (cli->metrics_path) {
+		ret = controller_set_metrics(controller, cli->metrics_path, &err);
+		if (ret) {
+			pr_err("%s", err.msg);
+			return ret;
+		}
+	}
+	if (cli->no_api)
+		return 0;
+	ret = start_api(cli, vmm, glue, server, &err);
+	if (ret) {
+		pr_err("cannot start the API server on %s: %s", cli->api_sock, err.msg);
+		return ret;
+	}
+	pr_info("API server listening on %s (startup %llu us, %llu CPU us)", cli->api_sock,
+		(unsigned long long)(clock_us(CLOCK_MONOTONIC) - start_wall),
+		(unsigned long long)(clock_us(CLOCK_PROCESS_CPUTIME_ID) - start_cpu));
+	return 0;
+}
+
+/* --config-file: configures and starts the microVM. 0 or -errno. */
+static int start_from_config(const struct cli *cli, struct vmm *vmm, struct controller *controller)
+{
+	struct err_buf err = { "" };
+	int ret;
+
+	ret = vm_config_parse_file(&vmm->config, cli->config_file, &err);
+	if (ret) {
+		pr_err("bad configuration: %s", err.msg);
+		return ret;
+	}
+	controller->boot_resources_configured = true;
+	ret = controller_check_config(&vmm->config, &err);
+	if (!ret)
+		ret = vmm_start(vmm, &err);
+	if (ret) {
+		pr_err("cannot build the microVM: %s", err.msg);
+		return ret;
+	}
+	metrics_flush(&controller->metrics, vmm);
+	return 0;
+}
+
+/* Runs the microVM until it stops, with the terminal raw meanwhile. Its exit code. */
+static int run_vmm(const struct cli *cli, struct vmm *vmm, struct controller *controller)
+{
+	struct termios saved_tty;
+	bool tty_raw;
+	int code;
+
+	tty_raw = tty_make_raw(&saved_tty);
+	code = vmm_run(vmm);
+	if (tty_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	pr_info("microVM %s stopped, exit code %d", cli->id, code);
+	metrics_flush(&controller->metrics, vmm);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t start_wall = clock_us(CLOCK_MONOTONIC);
 	uint64_t start_cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
-	struct err_buf err = { "" };
-	struct termios saved_tty;
-	bool tty_raw = false;
-	struct controller *controller = NULL;
 	struct api_glue glue = { 0 };
 	struct api_server *server = NULL;
 	struct seccomp_filters filters;
 	bool seccomp_on;
-	struct vmm_opts opts;
 	struct vmm *vmm;
 	struct cli cli;
 	int sfd, code;
@@ -439,87 +542,33 @@ int main(int argc, char **argv)
 		pr_err("cannot set up signal handling: %s", strerror(-sfd));
 		return EXIT_GENERIC;
 	}
-	vmm = malloc(sizeof(*vmm));
-	if (!vmm) {
-		pr_err("out of memory");
+	if (setup_vmm(&cli, sfd, start_wall, start_cpu, glue.seccomp, &vmm)) {
 		close(sfd);
 		seccomp_filters_free(&filters);
 		return EXIT_GENERIC;
 	}
-	opts = (struct vmm_opts){
-		.id = cli.id,
-		.boot_timer = cli.boot_timer,
-		.console_in_fd = STDIN_FILENO,
-		.console_out_fd = STDOUT_FILENO,
-		.signal_fd = sfd,
-		.start_wall_us = start_wall,
-		.start_cpu_us = start_cpu,
-		.seccomp = glue.seccomp,
-	};
-	if (vmm_init(vmm, &opts, &err)) {
-		pr_err("cannot set up the VMM: %s", err.msg);
-		free(vmm);
-		close(sfd);
-		seccomp_filters_free(&filters);
-		return EXIT_GENERIC;
-	}
-
-	controller = malloc(sizeof(*controller));
-	if (!controller) {
+	if (setup_controller(&cli, vmm, start_wall, start_cpu, &glue, &server)) {
 		code = EXIT_GENERIC;
 		goto out;
 	}
-	controller_init(controller, vmm, clock_us(CLOCK_MONOTONIC) - start_wall,
-			clock_us(CLOCK_PROCESS_CPUTIME_ID) - start_cpu);
-	glue.controller = controller;
-	if (cli.metrics_path && controller_set_metrics(controller, cli.metrics_path, &err)) {
-		pr_err("%s", err.msg);
-		code = EXIT_GENERIC;
-		goto out;
-	}
-	if (!cli.no_api && start_api(&cli, vmm, &glue, &server, &err)) {
-		pr_err("cannot start the API server on %s: %s", cli.api_sock, err.msg);
-		code = EXIT_GENERIC;
-		goto out;
-	}
-	if (!cli.no_api)
-		pr_info("API server listening on %s (startup %llu us, %llu CPU us)", cli.api_sock,
-			(unsigned long long)(clock_us(CLOCK_MONOTONIC) - start_wall),
-			(unsigned long long)(clock_us(CLOCK_PROCESS_CPUTIME_ID) - start_cpu));
-
 	/* A config file configures and starts the microVM, with or without the API. */
 	if (cli.config_file) {
-		if (vm_config_parse_file(&vmm->config, cli.config_file, &err)) {
-			pr_err("bad configuration: %s", err.msg);
+		if (start_from_config(&cli, vmm, glue.controller)) {
 			code = EXIT_BAD_CONFIGURATION;
 			goto out;
 		}
-		controller->boot_resources_configured = true;
-		if (controller_check_config(&vmm->config, &err) || vmm_start(vmm, &err)) {
-			pr_err("cannot build the microVM: %s", err.msg);
-			code = EXIT_BAD_CONFIGURATION;
-			goto out;
-		}
-		metrics_flush(&controller->metrics, vmm);
 		glue.vmm_filtered = true;
 		if (filter_vmm_thread(glue.seccomp)) {
 			code = EXIT_GENERIC;
 			goto out;
 		}
 	}
-
-	tty_raw = tty_make_raw(&saved_tty);
-	code = vmm_run(vmm);
-	if (tty_raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
-	pr_info("microVM %s stopped, exit code %d", cli.id, code);
-	if (controller)
-		metrics_flush(&controller->metrics, vmm);
+	code = run_vmm(&cli, vmm, glue.controller);
 out:
 	stop_api(vmm, &glue, server);
-	if (controller) {
-		controller_destroy(controller);
-		free(controller);
+	if (glue.controller) {
+		controller_destroy(glue.controller);
+		free(glue.controller);
 	}
 	vmm_destroy(vmm);
 	free(vmm);
