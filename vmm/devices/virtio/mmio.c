@@ -396,6 +396,24 @@ static void on_notify(struct event_handler *h, uint32_t events)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/*
+ * A new eventfd in *@fd, served by @h on the VMM thread's loop. On failure
+ * *@fd may be left open: virtio_mmio_destroy() closes it.
+ */
+static int watch_eventfd(struct virtio_mmio *t, int *fd, struct event_handler *h,
+			 struct err_buf *err)
+{
+	int ret;
+
+	*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (*fd < 0)
+		return err_set(err, -errno, "virtio-%s: eventfd: %s", t->ops->name, strerror(errno));
+	ret = event_loop_add(t->loop, *fd, EPOLLIN, h);
+	if (ret)
+		return err_set(err, ret, "virtio-%s: epoll: %s", t->ops->name, strerror(-ret));
+	return 0;
+}
+
 static int bind_notify(struct virtio_mmio *t, unsigned int q, struct err_buf *err)
 {
 	struct virtio_mmio_notify *n = &t->notify[q];
@@ -405,38 +423,23 @@ static int bind_notify(struct virtio_mmio *t, unsigned int q, struct err_buf *er
 		.len = 4,
 		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 	};
-	int ret;
+	int ret = watch_eventfd(t, &n->fd, &n->handler, err);
 
-	n->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (n->fd < 0)
-		return err_set(err, -errno, "virtio-%s: eventfd: %s", t->ops->name, strerror(errno));
+	if (ret)
+		return ret;
 	io.fd = n->fd;
 	if (ioctl(t->vm_fd, KVM_IOEVENTFD, &io) < 0)
 		return err_set(err, -errno, "virtio-%s: KVM_IOEVENTFD: %s", t->ops->name,
 			       strerror(errno));
-	ret = event_loop_add(t->loop, n->fd, EPOLLIN, &n->handler);
-	if (ret)
-		return err_set(err, ret, "virtio-%s: epoll: %s", t->ops->name, strerror(-ret));
 	return 0;
 }
 
 /* Where the vCPU thread hands activation and reset work to @t->loop's thread. */
 static int bind_settle(struct virtio_mmio *t, struct err_buf *err)
 {
-	int ret;
-
 	if (!t->ops->settle || !t->loop)
 		return 0; /* settle runs at once, on the writer's thread */
-	t->settle_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->settle_fd < 0)
-		return err_set(err, -errno, "virtio-%s: eventfd: %s", t->ops->name, strerror(errno));
-	ret = event_loop_add(t->loop, t->settle_fd, EPOLLIN, &t->settle_handler);
-	if (ret) {
-		close(t->settle_fd);
-		t->settle_fd = -1;
-		return err_set(err, ret, "virtio-%s: epoll: %s", t->ops->name, strerror(-ret));
-	}
-	return 0;
+	return watch_eventfd(t, &t->settle_fd, &t->settle_handler, err);
 }
 
 int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_device_ops *ops, void *dev,
