@@ -40,11 +40,6 @@ void vm_request_exit(struct vm *vm, int code)
 	run_ctl_request_exit(&vm->run, code);
 }
 
-bool vm_stopping(struct vm *vm)
-{
-	return run_ctl_stopping(&vm->run);
-}
-
 static int kvm_open(struct vm *vm, struct err_buf *err)
 {
 	int version;

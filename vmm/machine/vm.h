@@ -108,6 +108,5 @@ int vm_update_drive(struct vm *vm, struct vm_config *cfg, const char *id, const 
 
 /* Asks the VMM thread to stop the microVM (vCPU threads, devices). */
 void vm_request_exit(struct vm *vm, int code);
-bool vm_stopping(struct vm *vm);
 
 #endif
