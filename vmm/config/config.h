@@ -151,6 +151,14 @@ int serial_config_parse(const void *json_obj, struct serial_config *out, struct 
 void *vm_config_to_json(const struct vm_config *cfg);
 void *machine_config_to_json(const struct machine_config *mc);
 
+/*
+ * True if @cfg already has VM_MAX_VIRTIO_DEVICES drives and network
+ * interfaces, so a new one (a @kind "drive" or "iface" named @id) would
+ * have no IRQ left; @err then says so. The put functions below share it.
+ */
+bool vm_config_virtio_full(const struct vm_config *cfg, const char *kind, const char *id,
+			   struct err_buf *err);
+
 /* Adds or replaces (by drive_id) a drive, enforcing one root device. */
 int vm_config_put_drive(struct vm_config *cfg, struct drive_config *d, struct err_buf *err);
 

@@ -158,6 +158,46 @@ static uint8_t run_sync(struct virtio_blk *blk, const struct blk_hdr *hdr, const
 	return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
+/*
+ * Checks a read or write in blk->chain against the chain and the disk, and
+ * maps its data (a read's device-writable bytes before the status byte, a
+ * write's driver-readable bytes after the header) into @iov, setting *@len.
+ * Returns the iovec count, or a negative value: the request gets IOERR.
+ */
+static int map_data(struct virtio_blk *blk, const struct blk_hdr *hdr, struct iovec *iov,
+		    uint64_t *len)
+{
+	struct virtio_mmio *t = &blk->transport;
+	const struct virtq_chain *c = &blk->chain;
+
+	if (hdr->type == VIRTIO_BLK_T_IN) {
+		*len = c->writable_len - 1;
+		if (*len % BLOCK_SECTOR_SIZE || !in_range(blk, hdr->sector, *len))
+			return -EINVAL;
+		return virtq_chain_iov(c, t->mem, true, 0, *len, iov, VIRTQ_MAX_CHAIN);
+	}
+	*len = c->readable_len - BLK_HDR_SIZE;
+	if (blk->file.read_only || *len % BLOCK_SECTOR_SIZE || !in_range(blk, hdr->sector, *len))
+		return -EINVAL;
+	return virtq_chain_iov(c, t->mem, false, BLK_HDR_SIZE, *len, iov, VIRTQ_MAX_CHAIN);
+}
+
+/* GET_ID: the drive's id, cut to what the driver's buffer (less the status byte) holds. */
+static void serve_get_id(struct virtio_blk *blk, uint64_t status_gpa)
+{
+	struct virtio_mmio *t = &blk->transport;
+	const struct virtq_chain *c = &blk->chain;
+	uint64_t n = c->writable_len - 1;
+	uint8_t status;
+
+	if (n > BLOCK_ID_BYTES)
+		n = BLOCK_ID_BYTES;
+	blk->stats.get_ids++;
+	status = virtq_chain_write(c, t->mem, 0, blk->file.id, n) == (long)n
+			 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+	complete(blk, c->head, status_gpa, status, (uint32_t)n + 1);
+}
+
 /* Parses and runs (or queues) the request in blk->chain. */
 static void handle_request(struct virtio_blk *blk)
 {
@@ -189,36 +229,21 @@ static void handle_request(struct virtio_blk *blk)
 
 	switch (hdr.type) {
 	case VIRTIO_BLK_T_IN:
-		len = c->writable_len - 1;
-		status = VIRTIO_BLK_S_OK;
-		if (len % BLOCK_SECTOR_SIZE || !in_range(blk, hdr.sector, len))
-			status = VIRTIO_BLK_S_IOERR;
-		else if ((iovcnt = virtq_chain_iov(c, t->mem, true, 0, len, iov, VIRTQ_MAX_CHAIN)) < 0)
-			status = VIRTIO_BLK_S_IOERR;
-		if (status != VIRTIO_BLK_S_OK) {
-			blk->stats.bad_requests++;
-			complete(blk, c->head, status_gpa, status, 1);
-			return;
-		}
-		blk->stats.reads++;
-		blk->stats.read_bytes += len;
-		used_len = (uint32_t)len + 1;
-		break;
 	case VIRTIO_BLK_T_OUT:
-		len = c->readable_len - BLK_HDR_SIZE;
-		status = VIRTIO_BLK_S_OK;
-		if (blk->file.read_only || len % BLOCK_SECTOR_SIZE || !in_range(blk, hdr.sector, len))
-			status = VIRTIO_BLK_S_IOERR;
-		else if ((iovcnt = virtq_chain_iov(c, t->mem, false, BLK_HDR_SIZE, len, iov,
-						   VIRTQ_MAX_CHAIN)) < 0)
-			status = VIRTIO_BLK_S_IOERR;
-		if (status != VIRTIO_BLK_S_OK) {
+		iovcnt = map_data(blk, &hdr, iov, &len);
+		if (iovcnt < 0) {
 			blk->stats.bad_requests++;
-			complete(blk, c->head, status_gpa, status, 1);
+			complete(blk, c->head, status_gpa, VIRTIO_BLK_S_IOERR, 1);
 			return;
 		}
-		blk->stats.writes++;
-		blk->stats.write_bytes += len;
+		if (hdr.type == VIRTIO_BLK_T_IN) {
+			blk->stats.reads++;
+			blk->stats.read_bytes += len;
+			used_len = (uint32_t)len + 1;
+		} else {
+			blk->stats.writes++;
+			blk->stats.write_bytes += len;
+		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		blk->stats.flushes++;
@@ -227,17 +252,9 @@ static void handle_request(struct virtio_blk *blk)
 			return;
 		}
 		break;
-	case VIRTIO_BLK_T_GET_ID: {
-		uint64_t n = c->writable_len - 1;
-
-		if (n > BLOCK_ID_BYTES)
-			n = BLOCK_ID_BYTES;
-		blk->stats.get_ids++;
-		status = virtq_chain_write(c, t->mem, 0, blk->file.id, n) == (long)n
-				 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
-		complete(blk, c->head, status_gpa, status, (uint32_t)n + 1);
+	case VIRTIO_BLK_T_GET_ID:
+		serve_get_id(blk, status_gpa);
 		return;
-	}
 	default:
 		complete(blk, c->head, status_gpa, VIRTIO_BLK_S_UNSUPP, 1);
 		return;

@@ -141,4 +141,21 @@ void virtio_net_save(struct virtio_net *net, struct virtio_net_state *st);
 int virtio_net_restore(struct virtio_net *net, const struct virtio_net_state *st,
 		       struct err_buf *err);
 
+/*
+ * Between the device's two files, not for other callers: net.c has the
+ * device model (features, config space, activation, life cycle, snapshots),
+ * net_rxtx.c the data path that moves frames between the TAP and the
+ * guest's queues. The transport lock is held, except around
+ * virtio_net_tap_event, the TAP's event-loop handler, which takes it.
+ * They live here, not in a header of net_rxtx.c's own, because both files
+ * need struct virtio_net: two headers would make the modules a cycle.
+ */
+/* The ops' queue_notify: the guest posted RX buffers or TX frames. */
+void virtio_net_queue_notify(void *opaque, unsigned int q);
+void virtio_net_tap_event(struct event_handler *h, uint32_t events);
+/* Sets the TAP's epoll interest to what the device can use now. */
+void virtio_net_update_interest(struct virtio_net *net);
+/* Forgets the frame and the chains in flight: the rings they came from are gone. */
+void virtio_net_reset_runtime(struct virtio_net *net);
+
 #endif
