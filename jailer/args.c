@@ -255,6 +255,55 @@ static int check_required(const struct jailer_args *args, const bool seen[],
 	return 0;
 }
 
+/*
+ * One "--name" or "--name=value" at argv[*i], recorded in @args and @seen.
+ * A value given as the next argument moves *i past it.
+ */
+static int parse_flag(struct jailer_args *args, bool seen[], int argc, char *const argv[],
+		      int *i, char *err, size_t errlen)
+{
+	const char *arg = argv[*i];
+	const char *name, *eq, *value;
+	size_t name_len;
+	int id;
+
+	if (strncmp(arg, "--", 2))
+		return fail(err, errlen,
+			    "unexpected argument '%s' (arguments for the exec file go after '--')",
+			    arg);
+	name = arg + 2;
+	eq = strchr(name, '=');
+	name_len = eq ? (size_t)(eq - name) : strlen(name);
+	id = lookup_flag(name, name_len);
+	if (id < 0)
+		return fail(err, errlen, "unknown flag '--%.*s'", (int)name_len, name);
+	if (seen[id] && flags[id].kind != FLAG_MULTI)
+		return fail(err, errlen, "'--%s' given more than once", flags[id].name);
+	seen[id] = true;
+
+	if (flags[id].kind == FLAG_SWITCH) {
+		if (eq)
+			return fail(err, errlen, "'--%s' takes no value", flags[id].name);
+		args->daemonize |= id == F_DAEMONIZE;
+		args->new_pid_ns |= id == F_NEW_PID_NS;
+		args->version |= id == F_VERSION;
+		args->help |= id == F_HELP;
+		return 0;
+	}
+	/*
+	 * "--flag value" or "--flag=value". A following "--x" is taken as
+	 * the next flag, not as this one's value: "--id --uid 0" is an
+	 * error, not an instance named "--uid".
+	 */
+	if (eq)
+		value = eq + 1;
+	else if (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2))
+		value = argv[++*i];
+	else
+		return fail(err, errlen, "'--%s' needs a value", flags[id].name);
+	return take_value(args, (enum flag_id)id, value, err, errlen);
+}
+
 int args_parse(struct jailer_args *args, int argc, char *const argv[],
 	       char *err, size_t errlen)
 {
@@ -272,61 +321,12 @@ int args_parse(struct jailer_args *args, int argc, char *const argv[],
 		return -ENOMEM;
 
 	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *name, *eq, *value;
-		size_t name_len;
-		int id;
-
-		if (!strcmp(arg, "--")) {
+		if (!strcmp(argv[i], "--")) {
 			args->extra_args = &argv[i + 1];
 			args->n_extra_args = (size_t)(argc - i - 1);
 			break;
 		}
-		if (strncmp(arg, "--", 2)) {
-			ret = fail(err, errlen,
-				   "unexpected argument '%s' (arguments for the exec file go after '--')",
-				   arg);
-			goto out;
-		}
-		name = arg + 2;
-		eq = strchr(name, '=');
-		name_len = eq ? (size_t)(eq - name) : strlen(name);
-		id = lookup_flag(name, name_len);
-		if (id < 0) {
-			ret = fail(err, errlen, "unknown flag '--%.*s'", (int)name_len, name);
-			goto out;
-		}
-		if (seen[id] && flags[id].kind != FLAG_MULTI) {
-			ret = fail(err, errlen, "'--%s' given more than once", flags[id].name);
-			goto out;
-		}
-		seen[id] = true;
-
-		if (flags[id].kind == FLAG_SWITCH) {
-			if (eq) {
-				ret = fail(err, errlen, "'--%s' takes no value", flags[id].name);
-				goto out;
-			}
-			args->daemonize |= id == F_DAEMONIZE;
-			args->new_pid_ns |= id == F_NEW_PID_NS;
-			args->version |= id == F_VERSION;
-			args->help |= id == F_HELP;
-			continue;
-		}
-		/*
-		 * "--flag value" or "--flag=value". A following "--x" is taken as
-		 * the next flag, not as this one's value: "--id --uid 0" is an
-		 * error, not an instance named "--uid".
-		 */
-		if (eq) {
-			value = eq + 1;
-		} else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) {
-			value = argv[++i];
-		} else {
-			ret = fail(err, errlen, "'--%s' needs a value", flags[id].name);
-			goto out;
-		}
-		ret = take_value(args, (enum flag_id)id, value, err, errlen);
+		ret = parse_flag(args, seen, argc, argv, &i, err, errlen);
 		if (ret)
 			goto out;
 	}

@@ -191,34 +191,39 @@ static int fill_and_join(const struct cgroup_request *req, const char *const *le
 	return ret;
 }
 
-/*
- * cgroup v2: one tree. Controllers must be enabled in cgroup.subtree_control
- * of every level above the leaf, top-down, before the leaf gets their files.
- */
-static int apply_v2(const struct cgroup_request *req, const struct cgroup_mounts *m)
+/* <parent>/<id>, the jail's cgroup below each mount. */
+static int leaf_rel(const struct cgroup_request *req, char *rel, size_t len)
 {
-	struct path_list levels = { 0 }, created = { 0 }, leaves = { 0 };
-	const char **leaf_of = NULL;
-	char rel[PATH_MAX], avail[1024], enabled[1024], ctrl[NAME_MAX + 1];
-	char *leaf;
 	int ret;
 
-	if (!m->has_v2) {
-		pr_err(STEP, ENOENT, "no cgroup2 file system in %s (try --cgroup-version 1)",
-		       req->proc_mounts);
-		return -ENOENT;
+	if (snprintf(rel, len, "%s/%s", req->parent, req->id) >= (int)len) {
+		ret = -ENAMETOOLONG;
+		pr_err(STEP, ret, "%s/%s", req->parent, req->id);
+		return ret;
 	}
-	if (req->n_settings == 0) {
-		/* Firecracker: without --cgroup, only join an existing --parent-cgroup. */
-		struct stat st;
+	return 0;
+}
 
-		if (!req->parent_given)
-			return 0;
-		ret = cgroup_path(rel, sizeof(rel), m->v2, req->parent, NULL);
-		if (ret || stat(rel, &st) || !S_ISDIR(st.st_mode))
-			return 0;
-		return write_pid(rel, "cgroup.procs", req->pid);
-	}
+/* Firecracker: without --cgroup, only join an existing --parent-cgroup. */
+static int v2_join_parent(const struct cgroup_request *req, const struct cgroup_mounts *m)
+{
+	char rel[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (!req->parent_given)
+		return 0;
+	ret = cgroup_path(rel, sizeof(rel), m->v2, req->parent, NULL);
+	if (ret || stat(rel, &st) || !S_ISDIR(st.st_mode))
+		return 0;
+	return write_pid(rel, "cgroup.procs", req->pid);
+}
+
+/* Every controller a setting needs must be one the v2 tree has: fail before creating anything. */
+static int v2_check_controllers(const struct cgroup_request *req, const struct cgroup_mounts *m)
+{
+	char avail[1024], ctrl[NAME_MAX + 1];
+	int ret;
 
 	ret = read_value(m->v2, "cgroup.controllers", avail, sizeof(avail));
 	if (ret)
@@ -241,61 +246,96 @@ static int apply_v2(const struct cgroup_request *req, const struct cgroup_mounts
 			return -ENODEV;
 		}
 	}
+	return 0;
+}
 
-	if (snprintf(rel, sizeof(rel), "%s/%s", req->parent, req->id) >= (int)sizeof(rel)) {
-		ret = -ENAMETOOLONG;
-		pr_err(STEP, ret, "%s/%s", req->parent, req->id);
+/* Enables in @dir's cgroup.subtree_control each controller of a setting not enabled yet. */
+static int v2_enable_controllers(const struct cgroup_request *req, const char *dir)
+{
+	char enabled[1024], ctrl[NAME_MAX + 1];
+	int ret;
+
+	ret = read_value(dir, "cgroup.subtree_control", enabled, sizeof(enabled));
+	if (ret)
 		return ret;
+	for (size_t i = 0; i < req->n_settings; i++) {
+		char plus[NAME_MAX + 2];
+
+		if (cgroup_is_core_file(req->settings[i].file) ||
+		    cgroup_controller(req->settings[i].file, ctrl, sizeof(ctrl)) ||
+		    cgroup_list_has(enabled, ctrl))
+			continue;
+		snprintf(plus, sizeof(plus), "+%s", ctrl);
+		ret = write_value(dir, "cgroup.subtree_control", plus);
+		if (ret)
+			return ret;
+		/* The next setting may name the same controller. */
+		strncat(enabled, " ", sizeof(enabled) - strlen(enabled) - 1);
+		strncat(enabled, ctrl, sizeof(enabled) - strlen(enabled) - 1);
 	}
+	return 0;
+}
+
+/* v2 has one leaf: every setting goes there, then the pid. */
+static int v2_fill_and_join(const struct cgroup_request *req, char *leaf)
+{
+	struct path_list leaves = { .paths = &leaf, .n = 1 };	/* borrowed: not freed */
+	const char **leaf_of;
+	int ret;
+
+	leaf_of = calloc(req->n_settings, sizeof(*leaf_of));
+	if (!leaf_of)
+		return -ENOMEM;
+	for (size_t i = 0; i < req->n_settings; i++)
+		leaf_of[i] = leaf;
+	ret = fill_and_join(req, leaf_of, &leaves, "cgroup.procs");
+	free(leaf_of);
+	return ret;
+}
+
+/*
+ * cgroup v2: one tree. Controllers must be enabled in cgroup.subtree_control
+ * of every level above the leaf, top-down, before the leaf gets their files.
+ */
+static int apply_v2(const struct cgroup_request *req, const struct cgroup_mounts *m)
+{
+	struct path_list levels = { 0 }, created = { 0 };
+	char rel[PATH_MAX];
+	int ret;
+
+	if (!m->has_v2) {
+		pr_err(STEP, ENOENT, "no cgroup2 file system in %s (try --cgroup-version 1)",
+		       req->proc_mounts);
+		return -ENOENT;
+	}
+	if (req->n_settings == 0)
+		return v2_join_parent(req, m);
+	ret = v2_check_controllers(req, m);
+	if (ret)
+		return ret;
+	ret = leaf_rel(req, rel, sizeof(rel));
+	if (ret)
+		return ret;
 	ret = levels_build(m->v2, rel, &levels);
 	if (ret) {
 		pr_err(STEP, ret, "cgroup path below %s", m->v2);
 		goto out;
 	}
-	leaf = levels.paths[levels.n - 1];
 	ret = make_levels(&levels, &created);
 	if (ret)
 		goto undo;
-
 	for (size_t lvl = 0; lvl + 1 < levels.n; lvl++) {
-		ret = read_value(levels.paths[lvl], "cgroup.subtree_control", enabled,
-				 sizeof(enabled));
+		ret = v2_enable_controllers(req, levels.paths[lvl]);
 		if (ret)
 			goto undo;
-		for (size_t i = 0; i < req->n_settings; i++) {
-			char plus[NAME_MAX + 2];
-
-			if (cgroup_is_core_file(req->settings[i].file) ||
-			    cgroup_controller(req->settings[i].file, ctrl, sizeof(ctrl)) ||
-			    cgroup_list_has(enabled, ctrl))
-				continue;
-			snprintf(plus, sizeof(plus), "+%s", ctrl);
-			ret = write_value(levels.paths[lvl], "cgroup.subtree_control", plus);
-			if (ret)
-				goto undo;
-			/* The next setting may name the same controller. */
-			strncat(enabled, " ", sizeof(enabled) - strlen(enabled) - 1);
-			strncat(enabled, ctrl, sizeof(enabled) - strlen(enabled) - 1);
-		}
 	}
-
-	leaf_of = calloc(req->n_settings, sizeof(*leaf_of));
-	if (!leaf_of) {
-		ret = -ENOMEM;
-		goto undo;
-	}
-	for (size_t i = 0; i < req->n_settings; i++)
-		leaf_of[i] = leaf;
-	leaves.paths = &leaf;	/* borrowed: not freed */
-	leaves.n = 1;
-	ret = fill_and_join(req, leaf_of, &leaves, "cgroup.procs");
+	ret = v2_fill_and_join(req, levels.paths[levels.n - 1]);
 	if (ret)
 		goto undo;
 	goto out;
 undo:
 	remove_created(&created);
 out:
-	free(leaf_of);
 	path_list_free(&created);
 	path_list_free(&levels);
 	return ret;
@@ -335,12 +375,69 @@ static int inherit_cpuset(const struct path_list *levels)
 	return 0;
 }
 
+/* The v1 hierarchy of each setting's controller: all resolved before anything is created. */
+static int v1_find_mounts(const struct cgroup_request *req, const struct cgroup_mounts *m,
+			  const char **mount_of)
+{
+	char ctrl[NAME_MAX + 1];
+	int ret;
+
+	for (size_t i = 0; i < req->n_settings; i++) {
+		const char *file = req->settings[i].file;
+
+		ret = cgroup_controller(file, ctrl, sizeof(ctrl));
+		if (ret) {
+			pr_err(STEP, ret, "'%s' names no controller", file);
+			return ret;
+		}
+		mount_of[i] = cgroup_mounts_v1_find(m, ctrl);
+		if (!mount_of[i]) {
+			ret = -ENOENT;
+			pr_err(STEP, ret,
+			       "no cgroup v1 hierarchy has the '%s' controller in %s%s",
+			       ctrl, req->proc_mounts,
+			       m->has_v2 ? " (it may be on cgroup v2: --cgroup-version 2)" : "");
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The jail's directories in hierarchy @mount, cpuset values inherited where
+ * it carries cpuset; its leaf is appended to @leaves.
+ */
+static int v1_make_leaf(const struct cgroup_mounts *m, const char *mount, const char *rel,
+			struct path_list *leaves, struct path_list *created)
+{
+	struct path_list levels = { 0 };
+	bool cpuset = false;
+	int ret;
+
+	ret = levels_build(mount, rel, &levels);
+	if (!ret)
+		ret = path_list_add(leaves, levels.paths[levels.n - 1]);
+	if (ret) {
+		pr_err(STEP, ret, "cgroup path below %s", mount);
+		path_list_free(&levels);
+		return ret;
+	}
+	ret = make_levels(&levels, created);
+	for (size_t k = 0; k < m->n_v1; k++)
+		if (!strcmp(m->v1[k].path, mount))
+			cpuset = cgroup_option_has(m->v1[k].options, "cpuset");
+	if (!ret && cpuset)
+		ret = inherit_cpuset(&levels);
+	path_list_free(&levels);
+	return ret;
+}
+
 /* cgroup v1: one tree per controller (or per group of co-mounted ones). */
 static int apply_v1(const struct cgroup_request *req, const struct cgroup_mounts *m)
 {
 	struct path_list leaves = { 0 }, created = { 0 };
 	const char **mount_of = NULL, **leaf_of = NULL;
-	char rel[PATH_MAX], ctrl[NAME_MAX + 1];
+	char rel[PATH_MAX];
 	int ret = 0;
 
 	if (req->n_settings == 0)
@@ -351,35 +448,14 @@ static int apply_v1(const struct cgroup_request *req, const struct cgroup_mounts
 		ret = -ENOMEM;
 		goto out;
 	}
-	/* Resolve every hierarchy before creating anything. */
-	for (size_t i = 0; i < req->n_settings; i++) {
-		const char *file = req->settings[i].file;
-
-		ret = cgroup_controller(file, ctrl, sizeof(ctrl));
-		if (ret) {
-			pr_err(STEP, ret, "'%s' names no controller", file);
-			goto out;
-		}
-		mount_of[i] = cgroup_mounts_v1_find(m, ctrl);
-		if (!mount_of[i]) {
-			ret = -ENOENT;
-			pr_err(STEP, ret,
-			       "no cgroup v1 hierarchy has the '%s' controller in %s%s",
-			       ctrl, req->proc_mounts,
-			       m->has_v2 ? " (it may be on cgroup v2: --cgroup-version 2)" : "");
-			goto out;
-		}
-	}
-	if (snprintf(rel, sizeof(rel), "%s/%s", req->parent, req->id) >= (int)sizeof(rel)) {
-		ret = -ENAMETOOLONG;
-		pr_err(STEP, ret, "%s/%s", req->parent, req->id);
+	ret = v1_find_mounts(req, m, mount_of);
+	if (ret)
 		goto out;
-	}
+	ret = leaf_rel(req, rel, sizeof(rel));
+	if (ret)
+		goto out;
 
 	for (size_t i = 0; i < req->n_settings; i++) {
-		struct path_list levels = { 0 };
-		bool cpuset = false;
-
 		/* Settings of one hierarchy share its directory: make it once. */
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(mount_of[j], mount_of[i])) {
@@ -389,24 +465,10 @@ static int apply_v1(const struct cgroup_request *req, const struct cgroup_mounts
 		}
 		if (leaf_of[i])
 			continue;
-		ret = levels_build(mount_of[i], rel, &levels);
-		if (!ret)
-			ret = path_list_add(&leaves, levels.paths[levels.n - 1]);
-		if (ret) {
-			pr_err(STEP, ret, "cgroup path below %s", mount_of[i]);
-			path_list_free(&levels);
-			goto undo;
-		}
-		leaf_of[i] = leaves.paths[leaves.n - 1];
-		ret = make_levels(&levels, &created);
-		for (size_t k = 0; k < m->n_v1; k++)
-			if (!strcmp(m->v1[k].path, mount_of[i]))
-				cpuset = cgroup_option_has(m->v1[k].options, "cpuset");
-		if (!ret && cpuset)
-			ret = inherit_cpuset(&levels);
-		path_list_free(&levels);
+		ret = v1_make_leaf(m, mount_of[i], rel, &leaves, &created);
 		if (ret)
 			goto undo;
+		leaf_of[i] = leaves.paths[leaves.n - 1];
 	}
 
 	/* Firecracker writes "tasks": the jailer is single-threaded here. */

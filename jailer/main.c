@@ -84,35 +84,171 @@ static __attribute__((noreturn)) void pid_ns_parent(struct jail *jail, pid_t chi
 	_exit(ret ? EXIT_JAIL : EXIT_OK);
 }
 
+/* What the steps after the arguments leave behind, for a failure to undo. */
+struct run {
+	struct jail jail;
+	int devnull;	/* --daemonize: opened while the host's /dev/null is in view */
+	int status_fd;	/* --new-pid-ns: this side of the pipe to the other process */
+	pid_t child;	/* --new-pid-ns: 0 in the child; -1 when there was no fork */
+};
+
+/* 1. Nothing the caller left open or exported may reach the jail. */
+static int sanitize(void)
+{
+	int ret = env_close_inherited_fds();
+
+	if (ret) {
+		pr_err("sanitize", ret, "close inherited file descriptors");
+		return ret;
+	}
+	ret = env_clear();
+	if (ret)
+		pr_err("sanitize", ret, "clear the environment");
+	return ret;
+}
+
+/*
+ * 2. Arguments, and the exec file they name; --help and --version need no
+ * exec file, so it is not looked at then. Reports what is wrong.
+ */
+static int read_command_line(struct jailer_args *args, struct exec_file *exec, int argc,
+			     char *argv[])
+{
+	char err[512];
+	int ret;
+
+	ret = args_parse(args, argc, argv, err, sizeof(err));
+	if (ret) {
+		pr_err("arguments", 0, "%s (see --help)", err);
+		return ret;
+	}
+	if (args->help || args->version)
+		return 0;
+	ret = args_resolve_exec_file(args->exec_file, exec, err, sizeof(err));
+	if (ret)
+		pr_err("arguments", 0, "%s", err);
+	return ret;
+}
+
+/* 4-6. Network namespace, resource limits, cgroups: all need the host view. */
+static int apply_host_limits(const struct jailer_args *args, const struct exec_file *exec)
+{
+	struct cgroup_request cg;
+	int ret;
+
+	if (args->netns) {
+		ret = netns_join(args->netns);
+		if (ret)
+			return ret;
+	}
+	ret = rlimits_apply(args->no_file, args->has_fsize, args->fsize);
+	if (ret)
+		return ret;
+	cg = (struct cgroup_request){
+		.version = args->cgroup_version,
+		.parent = args->parent_cgroup ? args->parent_cgroup : exec->name,
+		.parent_given = args->parent_cgroup != NULL,
+		.id = args->id,
+		.settings = args->cgroups,
+		.n_settings = args->n_cgroups,
+		.pid = getpid(),
+		.proc_mounts = "/proc/mounts",
+	};
+	return cgroup_apply(&cg);
+}
+
+/* 3-10. The jail on disk, the host-side limits, then into the jail and fill it. */
+static int build_jail(struct run *r, const struct jailer_args *args,
+		      const struct exec_file *exec)
+{
+	int uffd_minor, ret;
+
+	/* 3. The chroot dir and the copy of the exec file in it. */
+	ret = jail_init(&r->jail, args->chroot_base, exec->name, args->id, args->uid, args->gid);
+	if (ret)
+		return ret;
+	ret = jail_create(&r->jail, exec->path);
+	if (ret)
+		return ret;
+
+	ret = apply_host_limits(args, exec);
+	if (ret)
+		return ret;
+
+	/* 7. What the jail will not have: /dev/null and /proc. */
+	if (args->daemonize) {
+		ret = process_open_devnull(&r->devnull);
+		if (ret)
+			return ret;
+	}
+	uffd_minor = jail_misc_minor("/proc/misc", "userfaultfd");
+	if (uffd_minor < 0 && uffd_minor != -ENOENT)
+		pr_warn("dev-nodes", uffd_minor, "read /proc/misc: no /dev/userfaultfd in the jail");
+
+	/* 8-10. Into the jail, and fill it. */
+	ret = chroot_enter(&r->jail);
+	if (ret)
+		return ret;
+	return jail_populate(&r->jail, uffd_minor);
+}
+
+/*
+ * 11-12. Process shape. Returns in the process that goes on to exec (0) or
+ * on failure (-errno); every other process exits in here.
+ */
+static int shape_process(struct run *r, const struct jailer_args *args, struct timing *timing)
+{
+	int ret;
+
+	if (args->daemonize) {
+		ret = process_daemonize(r->devnull, timing);
+		if (ret)
+			return ret;
+		r->devnull = -1;
+	}
+	if (args->new_pid_ns) {
+		ret = process_fork_pid_ns(timing, &r->child, &r->status_fd);
+		if (ret)
+			return ret;
+		if (r->child > 0)
+			pid_ns_parent(&r->jail, r->child, r->status_fd);
+		return 0;
+	}
+	return jail_write_pid_file(&r->jail, getpid());
+}
+
+/*
+ * A step after the arguments failed with @ret: undo what this run made and
+ * return the exit code, or, in a PID-namespace child, tell the parent.
+ */
+static int fail_run(struct run *r, struct jailer_args *args, int ret)
+{
+	if (r->child == 0) {
+		/* PID-namespace child: the parent (still privileged) cleans up. */
+		process_report_failure(r->status_fd, ret);
+		_exit(EXIT_JAIL);
+	}
+	jail_undo(&r->jail);
+	if (r->devnull >= 0)
+		close(r->devnull);
+	args_free(args);
+	return EXIT_JAIL;
+}
+
 int main(int argc, char *argv[])
 {
 	struct timing timing;
 	struct jailer_args args;
 	struct exec_file exec;
-	struct jail jail = { 0 };
-	struct cgroup_request cg;
-	char err[512];
-	int devnull = -1, status_fd = -1, uffd_minor, ret;
-	pid_t child = -1;
+	struct run r = { .devnull = -1, .status_fd = -1, .child = -1 };
+	int ret;
 
 	timing_start(&timing);
 
-	/* 1. Nothing the caller left open or exported may reach the jail. */
-	ret = env_close_inherited_fds();
-	if (ret) {
-		pr_err("sanitize", ret, "close inherited file descriptors");
+	if (sanitize())
 		return EXIT_JAIL;
-	}
-	ret = env_clear();
-	if (ret) {
-		pr_err("sanitize", ret, "clear the environment");
-		return EXIT_JAIL;
-	}
 
-	/* 2. Arguments, and the exec file they name. */
-	ret = args_parse(&args, argc, argv, err, sizeof(err));
-	if (ret) {
-		pr_err("arguments", 0, "%s (see --help)", err);
+	if (read_command_line(&args, &exec, argc, argv)) {
 		args_free(&args);
 		return EXIT_ARGS;
 	}
@@ -124,96 +260,17 @@ int main(int argc, char *argv[])
 		args_free(&args);
 		return EXIT_OK;
 	}
-	ret = args_resolve_exec_file(args.exec_file, &exec, err, sizeof(err));
-	if (ret) {
-		pr_err("arguments", 0, "%s", err);
-		args_free(&args);
-		return EXIT_ARGS;
-	}
 
-	/* 3. The chroot dir and the copy of the exec file in it. */
-	ret = jail_init(&jail, args.chroot_base, exec.name, args.id, args.uid, args.gid);
+	ret = build_jail(&r, &args, &exec);
 	if (ret)
-		goto fail;
-	ret = jail_create(&jail, exec.path);
+		return fail_run(&r, &args, ret);
+	ret = shape_process(&r, &args, &timing);
 	if (ret)
-		goto fail;
-
-	/* 4-6. Network namespace, resource limits, cgroups: all need the host view. */
-	if (args.netns) {
-		ret = netns_join(args.netns);
-		if (ret)
-			goto fail;
-	}
-	ret = rlimits_apply(args.no_file, args.has_fsize, args.fsize);
-	if (ret)
-		goto fail;
-	cg = (struct cgroup_request){
-		.version = args.cgroup_version,
-		.parent = args.parent_cgroup ? args.parent_cgroup : exec.name,
-		.parent_given = args.parent_cgroup != NULL,
-		.id = args.id,
-		.settings = args.cgroups,
-		.n_settings = args.n_cgroups,
-		.pid = getpid(),
-		.proc_mounts = "/proc/mounts",
-	};
-	ret = cgroup_apply(&cg);
-	if (ret)
-		goto fail;
-
-	/* 7. What the jail will not have: /dev/null and /proc. */
-	if (args.daemonize) {
-		ret = process_open_devnull(&devnull);
-		if (ret)
-			goto fail;
-	}
-	uffd_minor = jail_misc_minor("/proc/misc", "userfaultfd");
-	if (uffd_minor < 0 && uffd_minor != -ENOENT)
-		pr_warn("dev-nodes", uffd_minor, "read /proc/misc: no /dev/userfaultfd in the jail");
-
-	/* 8-10. Into the jail, and fill it. */
-	ret = chroot_enter(&jail);
-	if (ret)
-		goto fail;
-	ret = jail_populate(&jail, uffd_minor);
-	if (ret)
-		goto fail;
-
-	/* 11-12. Process shape. */
-	if (args.daemonize) {
-		ret = process_daemonize(devnull, &timing);
-		if (ret)
-			goto fail;
-		devnull = -1;
-	}
-	if (args.new_pid_ns) {
-		ret = process_fork_pid_ns(&timing, &child, &status_fd);
-		if (ret)
-			goto fail;
-		if (child > 0)
-			pid_ns_parent(&jail, child, status_fd);
-	} else {
-		ret = jail_write_pid_file(&jail, getpid());
-		if (ret)
-			goto fail;
-	}
+		return fail_run(&r, &args, ret);
 
 	/* 13. Drop everything, then become the exec file. */
 	ret = privileges_drop(args.uid, args.gid);
-	if (ret)
-		goto fail;
-	ret = exec_jailed(exec.name, args.id, &timing, args.extra_args, args.n_extra_args);
-
-fail:
-	if (child == 0) {
-		/* PID-namespace child: the parent (still privileged) cleans up. */
-		process_report_failure(status_fd, ret);
-		_exit(EXIT_JAIL);
-	}
-	jail_undo(&jail);
-	if (devnull >= 0)
-		close(devnull);
-	args_free(&args);
-	return EXIT_JAIL;
+	if (!ret)
+		ret = exec_jailed(exec.name, args.id, &timing, args.extra_args, args.n_extra_args);
+	return fail_run(&r, &args, ret);
 }
