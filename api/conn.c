@@ -21,6 +21,7 @@
 #include <http_parser.h>
 
 #include "api/buf.h"
+#include "api/decode.h"
 #include "api/server.h"
 
 #define READ_CHUNK 16384
@@ -144,7 +145,10 @@ static void dispatch(struct conn *c, bool keep_alive)
 
 	if (api_route(method, target, body, c->body.len, &req, &resp) == 0) {
 		action = req.action;
-		api_channel_submit(c->srv->channel, &req, &resp);
+		if (c->srv->typed_commands && api_request_decode(&req))
+			api_response_error(&resp, 500, "Internal error: out of memory.");
+		else
+			api_channel_submit(c->srv->channel, &req, &resp);
 		api_request_release(&req);
 	}
 	queue_response(c, &resp, keep_alive, c->parser.method == HTTP_HEAD);

@@ -24,6 +24,15 @@ void api_response_ok_json(struct api_response *resp, json_t *json)
 	set(resp, 200, text);
 }
 
+void api_response_ok_text(struct api_response *resp, char *text)
+{
+	if (!text) {
+		api_response_error(resp, 500, "Internal error: the response could not be serialised.");
+		return;
+	}
+	set(resp, 200, text);
+}
+
 void api_response_no_content(struct api_response *resp)
 {
 	set(resp, 204, NULL);

@@ -25,6 +25,9 @@ struct api_response {
 /* 200 with @json serialised compactly. Steals the reference to @json (may be NULL: 500). */
 void api_response_ok_json(struct api_response *resp, json_t *json);
 
+/* 200 with @text, a malloc'd JSON text the response now owns (NULL: 500). */
+void api_response_ok_text(struct api_response *resp, char *text);
+
 /* 204 No Content. */
 void api_response_no_content(struct api_response *resp);
 

@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "api/models/command.h"
 
 static const char *const action_names[API_ACTION_COUNT] = {
 	[API_GET_INSTANCE_INFO] = "GET /",
@@ -430,5 +433,9 @@ int api_route(const char *method, const char *target, const char *body, size_t b
 void api_request_release(struct api_request *req)
 {
 	json_decref(req->body);
+	if (req->cmd) {
+		api_command_free(req->cmd);
+		free(req->cmd);
+	}
 	memset(req, 0, sizeof(*req));
 }

@@ -87,10 +87,18 @@ enum api_action {
 /* Longest resource id accepted in a path (Firecracker has no limit; ids are names). */
 #define API_ID_MAX 128
 
+struct api_command; /* api/models/command.h */
+
 struct api_request {
 	enum api_action action;
 	char id[API_ID_MAX + 1]; /* the {id} of /drives, /network-interfaces, /pmem; else "" */
 	json_t *body;            /* the body, always a JSON object; NULL if the request had none */
+	/*
+	 * The body as a typed command once api_request_decode() (decode.h) ran
+	 * on the API thread; the body is then NULL. ignis's VMM thread reads
+	 * only this; a test VMM (api/tests/fake_vmm.c) may read the body.
+	 */
+	struct api_command *cmd;
 };
 
 /*

@@ -234,6 +234,7 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	srv->socket_path = strdup(cfg->socket_path);
 	srv->max_payload = cfg->max_payload_size ? cfg->max_payload_size : API_DEFAULT_MAX_PAYLOAD;
 	srv->channel = cfg->channel;
+	srv->typed_commands = cfg->typed_commands;
 	srv->on_request = cfg->on_request;
 	srv->on_request_ctx = cfg->on_request_ctx;
 	srv->thread_init = cfg->thread_init;

@@ -41,6 +41,7 @@
 #ifndef IGNIS_API_SERVER_H
 #define IGNIS_API_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,12 @@ struct api_server_config {
 	const char *socket_path;     /* required */
 	size_t max_payload_size;     /* body limit in bytes; 0: API_DEFAULT_MAX_PAYLOAD */
 	struct api_channel *channel; /* required; where routed requests go */
+	/*
+	 * Decode each body into a typed command on the API thread before it is
+	 * sent (decode.h), as ignis's VMM thread wants. Off, the handler gets
+	 * the JSON body (api/tests/fake_vmm.c).
+	 */
+	bool typed_commands;
 
 	/*
 	 * Optional, run on the API thread before it serves anything (install the

@@ -31,6 +31,7 @@ struct api_server {
 	dev_t sock_dev; /* identity of the socket file we created, to unlink only ours */
 	ino_t sock_ino;
 	size_t max_payload;
+	bool typed_commands;
 	struct api_channel *channel;
 	void (*on_request)(void *ctx, const struct api_request_event *ev);
 	void *on_request_ctx;

@@ -11,6 +11,7 @@ and fails on:
 - a cycle between modules (a module is x.c plus x.h: vm.c including vcpu.h
   and vcpu.c including vm.h is a cycle even though no header loops);
 - a cycle between folders;
+- a system header a file or folder may not include (FORBIDDEN_SYSTEM);
 - an edge the layering forbids: every folder lists below the folders it may
   include, and anything not listed is forbidden.
 
@@ -26,8 +27,11 @@ from collections import defaultdict
 LAYERS = {
     # A leaf: error buffers, logging, fd I/O, the clock, the epoll loop.
     "vmm/util": [],
-    # The machine's configuration model and its validation.
+    # The machine's configuration as plain data and its rules (no JSON).
     "vmm/config": ["vmm/util"],
+    # The API's models: JSON bodies and the config file into typed commands
+    # and struct vm_config; the GET answers back to JSON.
+    "api/models": ["vmm/util", "vmm/config"],
     # The snapshot file formats: state codec, memory-file merge, Uffd
     # handshake. A leaf library: no KVM, no devices.
     "snapshot/format": ["vmm/util"],
@@ -55,16 +59,26 @@ LAYERS = {
                  "vmm/kvm", "vmm/io", "vmm/devices", "vmm/devices/virtio", "vmm/machine"],
     "snapshot/tools": ["vmm/util", "snapshot/format", "snapshot"],
     # The HTTP side: never the VMM core (it talks to it through the channel).
-    "api": ["vmm/util"],
+    "api": ["vmm/util", "vmm/config", "api/models"],
     # Process wiring, the VMM thread, the controller: may use everything
     # except the jailer.
     "vmm": ["vmm/util", "vmm/config", "snapshot/format", "vmm/security", "vmm/memory",
             "vmm/arch/x86_64", "vmm/kvm", "vmm/io", "vmm/devices", "vmm/devices/virtio",
-            "vmm/machine", "snapshot", "api"],
+            "vmm/machine", "snapshot", "api", "api/models"],
     # The jailer shares nothing with the VMM but the utilities.
     "jailer": ["vmm/util"],
 }
 PRODUCT = ["vmm", "snapshot", "api", "jailer"]
+# System headers a file or folder may not include: JSON stays on the API
+# thread's side (typed commands), so the configuration and the VMM thread's
+# request handlers never see jansson.
+FORBIDDEN_SYSTEM = {
+    "vmm/config": ["jansson.h"],
+    "vmm/controller.c": ["jansson.h"], "vmm/controller.h": ["jansson.h"],
+    "vmm/controller_snapshot.c": ["jansson.h"], "vmm/controller_snapshot.h": ["jansson.h"],
+    "api/models/command.h": ["jansson.h"],
+}
+SYSTEM_INCLUDE = re.compile(r'^\s*#\s*include\s+<([^>]+)>')
 SKIP = {"tests"}  # api/tests: test code, not product
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
@@ -131,7 +145,11 @@ def main():
             errors.append(f"{src}: folder {folder} is not in the layer list (scripts/check-includes.py)")
             continue
         with open(os.path.join(root, src), encoding="utf-8") as fh:
+            banned = FORBIDDEN_SYSTEM.get(src, []) + FORBIDDEN_SYSTEM.get(folder, [])
             for lineno, line in enumerate(fh, 1):
+                sm = SYSTEM_INCLUDE.match(line)
+                if sm and sm.group(1) in banned:
+                    errors.append(f"{src}:{lineno}: may not include <{sm.group(1)}>")
                 m = INCLUDE.match(line)
                 if not m:
                     continue

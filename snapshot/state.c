@@ -52,19 +52,20 @@ static void visit_machine(struct snap_io *io, struct machine_config *m)
 
 static void check_machine(struct snap_reader *r, const struct machine_config *m)
 {
+	const char *field;
+	struct err_buf why;
+
 	if (m->vcpu_count < 1 || m->vcpu_count > VM_MAX_VCPUS)
 		snap_reader_fail(r, "vcpu_count", "%u is not in 1..%u", m->vcpu_count,
 				 VM_MAX_VCPUS);
-	else if (m->smt && m->vcpu_count > 1 && m->vcpu_count % 2)
-		snap_reader_fail(r, "vcpu_count", "%u is odd with smt enabled", m->vcpu_count);
 	else if (m->mem_size_mib < 1 || m->mem_size_mib > VM_MAX_MEM_MIB)
 		snap_reader_fail(r, "mem_size_mib", "%u is not in 1..%llu", m->mem_size_mib,
 				 (unsigned long long)VM_MAX_MEM_MIB);
-	else if ((unsigned int)m->huge_pages > HUGE_PAGES_2M)
+	else if ((unsigned int)m->huge_pages >= HUGE_PAGES_COUNT)
 		snap_reader_fail(r, "huge_pages", "unknown value %u", (unsigned int)m->huge_pages);
-	else if (m->huge_pages == HUGE_PAGES_2M && m->mem_size_mib % 2)
-		snap_reader_fail(r, "mem_size_mib", "%u is not a multiple of 2 MiB hugepages",
-				 m->mem_size_mib);
+	else if (machine_config_problem(m, &field, &why))
+		/* The same rules as PUT /machine-config: a real VM cannot break them. */
+		snap_reader_fail(r, field, "%s", why.msg);
 }
 
 /* --- memory layout ------------------------------------------------------ */

@@ -11,34 +11,18 @@
 #include "snapshot/snapshot_mem.h"
 #include "snapshot/snapshot_vm.h"
 #include "snapshot/state.h"
-#include "vmm/controller_json.h"
 #include "vmm/kvm/snapshot_timing.h"
 #include "vmm/util/log.h"
 
-void controller_snapshot_create(struct vmm *vmm, const json_t *body, struct api_response *resp)
+void controller_snapshot_create(struct vmm *vmm, const struct snapshot_create_command *cmd,
+				struct api_response *resp)
 {
-	static const char *const keys[] = { "snapshot_path", "mem_file_path", "snapshot_type",
-					    "version" };
-	bool bad = false;
-	const char *state_path = controller_opt_string(body, "snapshot_path", &bad);
-	const char *mem_path = controller_opt_string(body, "mem_file_path", &bad);
-	const char *type = controller_opt_string(body, "snapshot_type", &bad);
+	const char *state_path = cmd->snapshot_path, *mem_path = cmd->mem_file_path;
+	bool diff = cmd->diff;
 	struct snapshot_state *st;
-	bool diff;
 	struct err_buf err;
 	uint64_t t0 = snapshot_timing_now_ns(), t1;
 
-	if (!controller_only_keys(body, keys, 4, resp))
-		return;
-	if (bad || !state_path || !mem_path) {
-		controller_bad_body(resp, "snapshot_path and mem_file_path: expected non-empty strings");
-		return;
-	}
-	if (type && strcmp(type, "Full") && strcmp(type, "Diff")) {
-		controller_bad_body(resp, "snapshot_type: expected \"Full\" or \"Diff\"");
-		return;
-	}
-	diff = type && strcmp(type, "Diff") == 0;
 	/* Firecracker's words, then how to get there. */
 	if (diff && !vmm->config.machine.track_dirty_pages) {
 		api_response_error(resp, 400,
@@ -75,76 +59,12 @@ void controller_snapshot_create(struct vmm *vmm, const json_t *body, struct api_
 	snapshot_state_free(st);
 }
 
-#define SNAPSHOT_MAX_OVERRIDES VM_MAX_NETS
-
-static int parse_overrides(const json_t *arr, struct snapshot_net_override *ov, unsigned int *nr,
-			   struct api_response *resp)
-{
-	static const char *const keys[] = { "iface_id", "host_dev_name" };
-	size_t i;
-	json_t *o;
-
-	*nr = 0;
-	if (!arr)
-		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) > SNAPSHOT_MAX_OVERRIDES) {
-		controller_bad_body(resp,
-				    "network_overrides: expected an array of {iface_id, host_dev_name}");
-		return -1;
-	}
-	json_array_foreach(arr, i, o) {
-		bool bad = false;
-
-		if (!json_is_object(o)) {
-			controller_bad_body(resp, "network_overrides: expected objects");
-			return -1;
-		}
-		if (!controller_only_keys(o, keys, 2, resp))
-			return -1;
-		ov[*nr].iface_id = controller_opt_string(o, "iface_id", &bad);
-		ov[*nr].host_dev_name = controller_opt_string(o, "host_dev_name", &bad);
-		if (bad || !ov[*nr].iface_id || !ov[*nr].host_dev_name) {
-			controller_bad_body(resp, "network_overrides: iface_id and host_dev_name are non-empty strings");
-			return -1;
-		}
-		(*nr)++;
-	}
-	return 0;
-}
-
 /* PUT /snapshot/load's memory: mem_backend (or mem_file_path) and huge_pages. */
 struct load_mem {
 	const char *path; /* the memory file, or the handler's socket with uffd */
 	bool uffd;
 	int huge_pages; /* an enum huge_pages, or -1: the snapshot's */
 };
-
-/* mem_backend: {backend_type: File or Uffd, backend_path}, into @lm and *@path. */
-static int parse_mem_backend(const json_t *be, struct load_mem *lm, const char **path,
-			     struct api_response *resp)
-{
-	static const char *const keys[] = { "backend_type", "backend_path" };
-	bool bad = false;
-	const char *type;
-
-	if (!json_is_object(be) || !controller_only_keys(be, keys, 2, resp)) {
-		if (!json_is_object(be))
-			controller_bad_body(resp, "mem_backend: expected an object");
-		return -1;
-	}
-	type = controller_opt_string(be, "backend_type", &bad);
-	*path = controller_opt_string(be, "backend_path", &bad);
-	if (bad || !type || !*path) {
-		controller_bad_body(resp, "mem_backend: backend_type and backend_path are non-empty strings");
-		return -1;
-	}
-	lm->uffd = strcmp(type, "Uffd") == 0;
-	if (!lm->uffd && strcmp(type, "File")) {
-		controller_bad_body(resp, "mem_backend.backend_type: expected \"File\" or \"Uffd\"");
-		return -1;
-	}
-	return 0;
-}
 
 /*
  * Opens @lm's memory file into *@fd and checks it is exactly @st's memory.
@@ -236,12 +156,15 @@ static int snapshot_load_do(struct vmm *vmm, const char *state_path, const struc
 	if (!ret)
 		ret = snapshot_vm_config(st, ov, nr_ov, &nc, err);
 	if (!ret && lm->huge_pages >= 0) {
-		nc.machine.huge_pages = (enum huge_pages)lm->huge_pages;
-		if (nc.machine.huge_pages != HUGE_PAGES_NONE && nc.machine.mem_size_mib % 2)
+		struct machine_config_update u = { .v.huge_pages = (enum huge_pages)lm->huge_pages,
+						   .has_huge_pages = true };
+		struct err_buf why;
+
+		if (machine_config_apply(&nc.machine, &u, &nc.machine, &why))
 			ret = err_set(err, -EINVAL,
 				      "huge_pages \"%s\" needs a memory size that is a multiple of "
 				      "2 MiB; the snapshot has %u MiB",
-				      huge_pages_name(nc.machine.huge_pages), nc.machine.mem_size_mib);
+				      huge_pages_name(u.v.huge_pages), nc.machine.mem_size_mib);
 	}
 	if (!ret)
 		ret = load_mem_open(lm, st, &src.file_fd, err);
@@ -258,62 +181,20 @@ out:
 	return ret;
 }
 
-void controller_snapshot_load(struct vmm *vmm, struct metrics *metrics, const json_t *body,
-			      struct api_response *resp)
+void controller_snapshot_load(struct vmm *vmm, struct metrics *metrics,
+			      const struct snapshot_load_command *cmd, struct api_response *resp)
 {
-	static const char *const keys[] = { "snapshot_path", "mem_backend", "mem_file_path",
-					    "enable_diff_snapshots", "track_dirty_pages",
-					    "resume_vm", "network_overrides", "huge_pages" };
-	struct snapshot_net_override ov[SNAPSHOT_MAX_OVERRIDES];
-	const json_t *be = json_object_get(body, "mem_backend");
-	const json_t *resume = json_object_get(body, "resume_vm");
-	const json_t *track = json_object_get(body, "track_dirty_pages");
-	const json_t *diff = json_object_get(body, "enable_diff_snapshots");
-	bool bad = false;
-	const char *state_path = controller_opt_string(body, "snapshot_path", &bad);
-	const char *mem_path = controller_opt_string(body, "mem_file_path", &bad);
-	bool bad_huge = false;
-	const char *huge = controller_opt_string(body, "huge_pages", &bad_huge);
-	struct load_mem lm = { .huge_pages = -1 };
-	unsigned int nr_ov;
+	struct snapshot_net_override ov[VM_MAX_NETS];
+	struct load_mem lm = { .path = cmd->mem_path, .uffd = cmd->uffd,
+			       .huge_pages = cmd->huge_pages };
 	struct err_buf err;
 
-	if (!controller_only_keys(body, keys, 8, resp))
-		return;
-	if (bad || !state_path) {
-		controller_bad_body(resp, "snapshot_path: expected a non-empty string");
-		return;
+	for (unsigned int i = 0; i < cmd->nr_overrides; i++) {
+		ov[i].iface_id = cmd->overrides[i].iface_id;
+		ov[i].host_dev_name = cmd->overrides[i].host_dev_name;
 	}
-	if ((resume && !json_is_boolean(resume)) || (track && !json_is_boolean(track)) ||
-	    (diff && !json_is_boolean(diff))) {
-		controller_bad_body(resp, "resume_vm, track_dirty_pages and enable_diff_snapshots are booleans");
-		return;
-	}
-	if (bad_huge || (huge && strcmp(huge, "Snapshot"))) {
-		for (int hp = HUGE_PAGES_NONE; huge && hp <= HUGE_PAGES_2M; hp++)
-			if (strcmp(huge, huge_pages_name((enum huge_pages)hp)) == 0)
-				lm.huge_pages = hp;
-		if (lm.huge_pages < 0) {
-			controller_bad_body(resp,
-					    "huge_pages: expected \"Snapshot\", \"None\", \"Transparent\" or \"2M\"");
-			return;
-		}
-	}
-	if (be && mem_path) {
-		controller_bad_body(resp, "give mem_backend or the deprecated mem_file_path, not both");
-		return;
-	}
-	if (be && parse_mem_backend(be, &lm, &mem_path, resp))
-		return;
-	if (!mem_path) {
-		controller_bad_body(resp, "missing field `mem_backend`");
-		return;
-	}
-	if (parse_overrides(json_object_get(body, "network_overrides"), ov, &nr_ov, resp))
-		return;
-	lm.path = mem_path;
-	if (snapshot_load_do(vmm, state_path, &lm, ov, nr_ov,
-			     json_is_true(track) || json_is_true(diff), json_is_true(resume), &err)) {
+	if (snapshot_load_do(vmm, cmd->snapshot_path, &lm, ov, cmd->nr_overrides,
+			     cmd->track_dirty_pages, cmd->resume_vm, &err)) {
 		api_response_error(resp, 400, "Load snapshot error: %s", err.msg);
 		return;
 	}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * PUT /snapshot/create and PUT /snapshot/load, for controller_handle()
- * (internal to ignis_controller). Each parses @body under Firecracker's rules
- * and answers @resp with its statuses and error strings. The pre-/post-boot
+ * (internal to ignis_controller). Each carries out its typed command (parsed
+ * on the API thread, api/models/snapshot.c) and answers @resp with
+ * Firecracker's statuses and error strings. The pre-/post-boot
  * and "load after configuring" rules are the caller's, checked before these
  * are called: they take the VMM and the metrics rather than the controller
  * so that this never needs controller.h.
@@ -10,21 +11,21 @@
 #ifndef IGNIS_CONTROLLER_SNAPSHOT_H
 #define IGNIS_CONTROLLER_SNAPSHOT_H
 
-#include <jansson.h>
-
+#include "api/models/command.h"
 #include "api/response.h"
 #include "vmm/metrics.h"
 #include "vmm/vmm.h"
 
 /* Writes the paused microVM's state and memory files (Full or Diff). */
-void controller_snapshot_create(struct vmm *vmm, const json_t *body, struct api_response *resp);
+void controller_snapshot_create(struct vmm *vmm, const struct snapshot_create_command *cmd,
+				struct api_response *resp);
 
 /*
  * Builds and starts a microVM from a state file and its memory (a file, or a
  * Uffd handler's socket), then flushes @metrics. A failed load changes
  * nothing.
  */
-void controller_snapshot_load(struct vmm *vmm, struct metrics *metrics, const json_t *body,
-			      struct api_response *resp);
+void controller_snapshot_load(struct vmm *vmm, struct metrics *metrics,
+			      const struct snapshot_load_command *cmd, struct api_response *resp);
 
 #endif

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "api/channel.h"
+#include "api/models/config_file.h"
 #include "api/server.h"
 #include "snapshot/describe.h"
 #include "snapshot/format/format.h"
@@ -369,6 +370,7 @@ static int start_api(const struct cli *cli, struct vmm *vmm, struct api_glue *gl
 	struct api_server_config cfg = {
 		.socket_path = cli->api_sock,
 		.max_payload_size = cli->max_payload,
+		.typed_commands = true,
 		.on_request = metrics_record_api,
 		.on_request_ctx = &glue->controller->metrics,
 		.thread_init = glue->seccomp ? filter_api_thread : NULL,

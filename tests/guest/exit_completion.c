@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/models/config_file.h"
 #include "snapshot/snapshot_mem.h"
 #include "snapshot/snapshot_vm.h"
 #include "snapshot/state.h"

@@ -183,7 +183,9 @@ static inline struct snapshot_state *make_state(uint64_t seed, unsigned int nr_v
 	st->machine.vcpu_count = nr_vcpus;
 	st->machine.mem_size_mib = mem_mib;
 	st->machine.smt = nr_vcpus % 2 == 0;
-	st->machine.huge_pages = mem_mib % 2 ? HUGE_PAGES_TRANSPARENT : HUGE_PAGES_2M;
+	/* Huge pages of either kind need an even size (machine_config_check). */
+	st->machine.huge_pages = mem_mib % 2 ? HUGE_PAGES_NONE
+			       : mem_mib % 4 ? HUGE_PAGES_TRANSPARENT : HUGE_PAGES_2M;
 	st->nr_regions = x86_memory_ranges((uint64_t)mem_mib << 20, st->regions);
 
 	st->vm.pic_master.chip_id = KVM_IRQCHIP_PIC_MASTER;

@@ -13,6 +13,8 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
+#include "api/models/config_file.h"
+#include "api/models/parse.h"
 #include "tests/unit/helpers.h"
 #include "vmm/config/config.h"
 

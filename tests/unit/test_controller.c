@@ -2,13 +2,16 @@
 /*
  * The API's semantics on the VMM thread, without KVM: Firecracker's
  * pre-/post-boot rules and error strings, body validation, and what GETs
- * return. Requests are built as the router would hand them over.
+ * return. Requests are built as the router would hand them over and decoded
+ * into typed commands as the API thread does (api/decode.h).
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "api/decode.h"
+#include "api/models/config_file.h"
 #include "vmm/controller.h"
 
 static struct vmm vmm;
@@ -45,11 +48,12 @@ static int serve(enum api_action action, const char *id, const char *body, json_
 		req.body = json_loads(body, 0, NULL);
 		cr_assert_not_null(req.body, "bad test JSON: %s", body);
 	}
+	cr_assert_eq(api_request_decode(&req), 0);
 	controller_handle(&ctl, &req, &resp);
 	status = resp.status;
 	if (out)
 		*out = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
-	json_decref(req.body);
+	api_request_release(&req);
 	api_response_release(&resp);
 	return status;
 }

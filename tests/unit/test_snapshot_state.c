@@ -485,15 +485,18 @@ static void assert_refused(void (*mutate)(struct snapshot_state *), const char *
 
 REFUSED(zero_vcpus, "section 0 (machine), vcpu_count: 0 is not in 1..32",
 	st->machine.vcpu_count = 0)
-REFUSED(odd_vcpus_with_smt, "vcpu_count: 3 is odd with smt",
+REFUSED(odd_vcpus_with_smt, "vcpu_count: with smt enabled it must be 1 or an even number",
 	st->machine.vcpu_count = 3; st->machine.smt = true)
 REFUSED(no_memory, "mem_size_mib: 0", st->machine.mem_size_mib = 0)
 REFUSED(too_much_memory, "mem_size_mib: 258049",
 	st->machine.mem_size_mib = (unsigned int)VM_MAX_MEM_MIB + 1)
 REFUSED(unknown_huge_pages, "huge_pages: unknown value 3",
 	st->machine.huge_pages = (enum huge_pages)3)
-REFUSED(odd_size_with_2m_pages, "not a multiple of 2 MiB",
+REFUSED(odd_size_with_2m_pages, "mem_size_mib: must be a multiple of 2 with huge_pages \"2M\"",
 	st->machine.mem_size_mib = 129; st->machine.huge_pages = HUGE_PAGES_2M)
+/* PUT /machine-config refuses it too (machine_config_check), so no real VM has it. */
+REFUSED(odd_size_with_transparent_pages, "mem_size_mib: must be a multiple of 2 with huge_pages \"Transparent\"",
+	st->machine.mem_size_mib = 129; st->machine.huge_pages = HUGE_PAGES_TRANSPARENT)
 REFUSED(region_smaller_than_memory, "section 1 (memory), region: region 0 is 0x0+0x7000000",
 	st->regions[0].size = 112 << 20)
 REFUSED(region_moved, "region 0 is 0x1000+0x8000000", st->regions[0].gpa = 0x1000)

@@ -2,8 +2,10 @@
 /*
  * struct vm_config: the validated configuration of one microVM, plain data.
  *
- * Filled from Firecracker's config-file JSON (and later the API), validated in
- * this one place, and what building the VM reads. Nothing here touches KVM.
+ * api/models/ turns JSON (API bodies, the config file) into these structs;
+ * the rules between them (one root drive, unique ids and TAPs, the virtio
+ * device limit, the machine's field rules) are checked here, once, and
+ * building the VM reads the result. No JSON and no KVM here.
  */
 #ifndef IGNIS_CONFIG_H
 #define IGNIS_CONFIG_H
@@ -108,13 +110,6 @@ struct vm_config {
 void vm_config_init(struct vm_config *cfg);
 void vm_config_free(struct vm_config *cfg);
 
-/*
- * Parses a Firecracker-schema config file body. On failure returns -EINVAL
- * (or -ENOMEM), fills @err and leaves @cfg untouched.
- */
-int vm_config_parse(struct vm_config *cfg, const char *json, struct err_buf *err);
-int vm_config_parse_file(struct vm_config *cfg, const char *path, struct err_buf *err);
-
 /* Checks that a configuration is complete enough to boot. */
 int vm_config_validate_boot(const struct vm_config *cfg, struct err_buf *err);
 
@@ -122,34 +117,43 @@ const char *huge_pages_name(enum huge_pages hp);
 const char *cache_type_name(enum cache_type ct);
 const char *io_engine_name(enum io_engine e);
 
-/*
- * Firecracker's rule for resource ids in API paths and bodies: non-empty,
- * alphanumeric and '_'. Returns NULL if valid, else the message.
- */
-const char *config_id_problem(const char *id);
+#define HUGE_PAGES_COUNT 3  /* enum huge_pages values */
+#define CACHE_TYPE_COUNT 4  /* enum cache_type values */
+#define IO_ENGINE_COUNT 2   /* enum io_engine values */
 
-/*
- * Parses one Firecracker Drive object into @out (owned strings), checking
- * types, unknown keys and values. Does not check it against other drives.
- */
-int drive_config_parse(const void *json_obj, struct drive_config *out, struct err_buf *err);
-void drive_config_free(struct drive_config *d);
-
-/*
- * Section parsers shared by the config file and the API. @json_obj is a
- * jansson object. machine_config_parse() starts from @base (NULL: the
- * defaults); with @patch, required fields may be omitted (PATCH semantics).
- * On failure @out is untouched.
- */
-int machine_config_parse(const void *json_obj, const struct machine_config *base, bool patch,
-			 struct machine_config *out, struct err_buf *err);
-int boot_source_parse(const void *json_obj, struct boot_source_config *out, struct err_buf *err);
 void boot_source_free(struct boot_source_config *bs);
-int serial_config_parse(const void *json_obj, struct serial_config *out, struct err_buf *err);
+void drive_config_free(struct drive_config *d);
+void net_config_free(struct net_config *n);
 
-/* Firecracker's FullVmConfiguration / MachineConfiguration (new references). */
-void *vm_config_to_json(const struct vm_config *cfg);
-void *machine_config_to_json(const struct machine_config *mc);
+/*
+ * What a PUT or PATCH of /machine-config (or the config file's
+ * "machine-config") sets: each field with its has_ flag. api/models parses
+ * the body into it; machine_config_apply() decides what it means.
+ */
+struct machine_config_update {
+	struct machine_config v;
+	bool has_vcpu_count, has_mem_size_mib, has_smt, has_track_dirty_pages, has_huge_pages;
+};
+
+/*
+ * @base (the defaults for a PUT, the current configuration for a PATCH) with
+ * what @u sets, checked with machine_config_check() into @out. On failure
+ * @out is untouched and @err says why (-EINVAL).
+ */
+int machine_config_apply(const struct machine_config *base, const struct machine_config_update *u,
+			 struct machine_config *out, struct err_buf *err);
+
+/*
+ * The rules between a machine's fields, each checked here and nowhere else:
+ * smt needs 1 or an even number of vCPUs; huge pages need an even number of
+ * MiB (2 MiB pages). machine_config_problem() gives the first broken rule's
+ * field in *@field and the problem in @why (for callers with their own
+ * message form, like the snapshot decoder); machine_config_check() says
+ * "machine-config.<field>: <problem>". Both return 0 or -EINVAL.
+ */
+int machine_config_problem(const struct machine_config *mc, const char **field,
+			   struct err_buf *why);
+int machine_config_check(const struct machine_config *mc, struct err_buf *err);
 
 /*
  * True if @cfg already has VM_MAX_VIRTIO_DEVICES drives and network
@@ -161,15 +165,6 @@ bool vm_config_virtio_full(const struct vm_config *cfg, const char *kind, const 
 
 /* Adds or replaces (by drive_id) a drive, enforcing one root device. */
 int vm_config_put_drive(struct vm_config *cfg, struct drive_config *d, struct err_buf *err);
-
-/*
- * Parses one Firecracker NetworkInterface object into @out, checking types,
- * unknown keys and values (host_dev_name a valid interface name, guest_mac
- * "aa:bb:cc:dd:ee:ff" unicast, mtu 68..65535; rate limiters refused).
- * Messages start with `iface "<id>"`. Does not check it against other interfaces.
- */
-int net_config_parse(const void *json_obj, struct net_config *out, struct err_buf *err);
-void net_config_free(struct net_config *n);
 
 /*
  * Adds or replaces (by iface_id) a network interface, enforcing a unique

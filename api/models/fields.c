@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "vmm/config/json_get.h"
+#include "api/models/fields.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int config_check_keys(json_t *obj, const char *section, const char *const *allowed, size_t n,
+int fields_check_keys(json_t *obj, const char *section, const char *const *allowed, size_t n,
 		      struct err_buf *err)
 {
 	const char *key;
@@ -17,13 +17,15 @@ int config_check_keys(json_t *obj, const char *section, const char *const *allow
 		for (i = 0; i < n; i++)
 			if (strcmp(key, allowed[i]) == 0)
 				break;
+		if (i == n && !section)
+			return fail(err, "unknown field `%s`", key);
 		if (i == n)
 			return fail(err, "%s: unknown field `%s`", section, key);
 	}
 	return 0;
 }
 
-int config_get_string(json_t *obj, const char *section, const char *key, bool required,
+int fields_get_string(json_t *obj, const char *section, const char *key, bool required,
 		      char **out, struct err_buf *err)
 {
 	json_t *v = json_object_get(obj, key);
@@ -42,7 +44,7 @@ int config_get_string(json_t *obj, const char *section, const char *key, bool re
 	return *out ? 0 : -ENOMEM;
 }
 
-int config_get_bool(json_t *obj, const char *section, const char *key, bool *out,
+int fields_get_bool(json_t *obj, const char *section, const char *key, bool *out,
 		    struct err_buf *err)
 {
 	json_t *v = json_object_get(obj, key);
@@ -55,7 +57,7 @@ int config_get_bool(json_t *obj, const char *section, const char *key, bool *out
 	return 0;
 }
 
-int config_get_uint(json_t *obj, const char *section, const char *key, bool required,
+int fields_get_uint(json_t *obj, const char *section, const char *key, bool required,
 		    unsigned long long min, unsigned long long max, unsigned int *out,
 		    struct err_buf *err)
 {
@@ -77,7 +79,7 @@ int config_get_uint(json_t *obj, const char *section, const char *key, bool requ
 	return 0;
 }
 
-int config_get_enum(json_t *obj, const char *sec, const char *key, const char *const *names,
+int fields_get_enum(json_t *obj, const char *sec, const char *key, const char *const *names,
 		    unsigned int n, int *out, struct err_buf *err)
 {
 	json_t *v = json_object_get(obj, key);
@@ -97,4 +99,29 @@ int config_get_enum(json_t *obj, const char *sec, const char *key, const char *c
 		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected),
 			 "%s\"%s\"", i ? ", " : "", names[i]);
 	return fail(err, "%s.%s: expected one of %s", sec, key, expected);
+}
+
+const char *fields_id_problem(const char *id)
+{
+	if (!id[0])
+		return "The ID cannot be empty.";
+	for (const char *p = id; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return "API Resource IDs can only contain alphanumeric characters and underscores.";
+	}
+	return NULL;
+}
+
+const char *fields_opt_string(json_t *obj, const char *key, bool *bad)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		return NULL;
+	if (!json_is_string(v) || !json_string_value(v)[0]) {
+		*bad = true;
+		return NULL;
+	}
+	return json_string_value(v);
 }

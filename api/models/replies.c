@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * struct vm_config back to Firecracker's JSON shapes: what GET /vm/config
- * and GET /machine-config return. The output is itself a valid config file.
+ * struct vm_config and the instance back to Firecracker's JSON shapes: the
+ * bodies of the GET answers (replies.h).
  */
-#include "vmm/config/config.h"
+#include "api/models/replies.h"
 
 #include <jansson.h>
 
@@ -12,7 +12,7 @@ static json_t *string_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-void *machine_config_to_json(const struct machine_config *mc)
+static json_t *machine_to_json(const struct machine_config *mc)
 {
 	return json_pack("{s:i, s:i, s:b, s:b, s:s}", "vcpu_count", (json_int_t)mc->vcpu_count,
 			 "mem_size_mib", (json_int_t)mc->mem_size_mib, "smt", mc->smt,
@@ -48,7 +48,7 @@ static json_t *net_to_json(const struct net_config *n)
 	return j;
 }
 
-void *vm_config_to_json(const struct vm_config *cfg)
+static json_t *vm_config_to_json(const struct vm_config *cfg)
 {
 	json_t *root, *drives, *nets, *boot;
 
@@ -65,10 +65,41 @@ void *vm_config_to_json(const struct vm_config *cfg)
 	else
 		boot = json_null();
 	root = json_pack("{s:o, s:o, s:o, s:o}", "boot-source", boot, "machine-config",
-			 machine_config_to_json(&cfg->machine), "drives", drives,
+			 machine_to_json(&cfg->machine), "drives", drives,
 			 "network-interfaces", nets);
 	if (root && cfg->serial.serial_out_path)
 		json_object_set_new(root, "serial",
 				    json_pack("{s:s}", "serial_out_path", cfg->serial.serial_out_path));
 	return root;
+}
+
+/* Serialises and drops @json; NULL stays NULL. */
+static char *text_of(json_t *json)
+{
+	char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+
+	json_decref(json);
+	return text;
+}
+
+char *reply_instance_info(const char *id, const char *state, const char *vmm_version)
+{
+	return text_of(json_pack("{s:s, s:s, s:s, s:s}", "app_name", "ignis", "id", id, "state",
+				 state, "vmm_version", vmm_version));
+}
+
+char *reply_version(const char *firecracker_version, const char *ignis_version)
+{
+	return text_of(json_pack("{s:s, s:s}", "firecracker_version", firecracker_version,
+				 "ignis_version", ignis_version));
+}
+
+char *reply_machine_config(const struct machine_config *mc)
+{
+	return text_of(machine_to_json(mc));
+}
+
+char *reply_vm_config(const struct vm_config *cfg)
+{
+	return text_of(vm_config_to_json(cfg));
 }
