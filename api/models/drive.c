@@ -11,14 +11,6 @@
 
 #include "api/models/fields.h"
 
-/* null is what GET /vm/config says for a field ignis does not have. */
-static bool is_null_or_absent(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return !v || json_is_null(v);
-}
-
 int drive_config_parse(json_t *obj, struct drive_config *out, struct err_buf *err)
 {
 	static const char *const keys[] = { "drive_id",  "path_on_host", "is_root_device",
@@ -26,8 +18,6 @@ int drive_config_parse(json_t *obj, struct drive_config *out, struct err_buf *er
 					    "io_engine", "rate_limiter", "socket" };
 	struct drive_config d;
 	char sec[DRIVE_ID_MAX + 16];
-	char *id = NULL;
-	const char *why;
 	json_t *root;
 	const char *ct_names[CACHE_TYPE_COUNT], *eng_names[IO_ENGINE_COUNT];
 	int ct = CACHE_UNSAFE, eng = IO_ENGINE_SYNC;
@@ -41,24 +31,16 @@ int drive_config_parse(json_t *obj, struct drive_config *out, struct err_buf *er
 	memset(&d, 0, sizeof(d));
 	if (!json_is_object(obj))
 		return fail(err, "drive: expected an object");
-	ret = fields_get_string(obj, "drive", "drive_id", true, &id, err);
+	ret = fields_get_id(obj, "drive", "drive_id", "drive.drive_id", DRIVE_ID_MAX, d.drive_id,
+			    err);
 	if (ret)
 		return ret;
-	why = fields_id_problem(id);
-	if (why || strlen(id) > DRIVE_ID_MAX) {
-		ret = fail(err, "drive.drive_id \"%s\": %s", id,
-			   why ? why : "longer than 64 characters");
-		free(id);
-		return ret;
-	}
-	strcpy(d.drive_id, id);
-	free(id);
 	snprintf(sec, sizeof(sec), "drive \"%s\"", d.drive_id);
 
 	ret = fields_check_keys(obj, sec, keys, ARRAY_SIZE(keys), err);
-	if (!ret && !is_null_or_absent(obj, "rate_limiter"))
+	if (!ret && fields_is_set(obj, "rate_limiter"))
 		ret = fail(err, "%s: rate_limiter is not supported by this version of ignis", sec);
-	if (!ret && !is_null_or_absent(obj, "socket"))
+	if (!ret && fields_is_set(obj, "socket"))
 		ret = fail(err, "%s: socket (vhost-user-blk) is not supported by ignis", sec);
 	if (!ret)
 		ret = fields_get_string(obj, sec, "path_on_host", true, &d.path_on_host, err);
@@ -102,7 +84,7 @@ int drive_update_parse(json_t *obj, struct drive_update *out, struct err_buf *er
 	if (ret)
 		return ret;
 	/* The VMM thread refuses it before it looks at the path, as it always has. */
-	out->sets_rate_limiter = !is_null_or_absent(obj, "rate_limiter");
+	out->sets_rate_limiter = fields_is_set(obj, "rate_limiter");
 	if (!path || out->sets_rate_limiter)
 		return 0;
 	if (!json_is_string(path) || !json_string_value(path)[0])

@@ -125,3 +125,30 @@ const char *fields_opt_string(json_t *obj, const char *key, bool *bad)
 	}
 	return json_string_value(v);
 }
+
+bool fields_is_set(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return v && !json_is_null(v);
+}
+
+int fields_get_id(json_t *obj, const char *section, const char *key, const char *label,
+		  size_t max, char *out, struct err_buf *err)
+{
+	const char *why;
+	char *id;
+	int ret = fields_get_string(obj, section, key, true, &id, err);
+
+	if (ret)
+		return ret;
+	why = fields_id_problem(id);
+	if (!why && strlen(id) > max)
+		why = "longer than 64 characters";
+	if (why)
+		ret = fail(err, "%s \"%s\": %s", label, id, why);
+	else
+		strcpy(out, id);
+	free(id);
+	return ret;
+}

@@ -56,6 +56,17 @@ int fields_get_enum(json_t *obj, const char *sec, const char *key, const char *c
  */
 const char *fields_opt_string(json_t *obj, const char *key, bool *bad);
 
+/* True if @obj has @key with a value other than null (GET /vm/config's "none"). */
+bool fields_is_set(json_t *obj, const char *key);
+
+/*
+ * A required resource id (drive_id, iface_id) into @out, of at most @max
+ * characters and under fields_id_problem(). A missing one is named with
+ * @section, a bad one with @label ("<label> \"<id>\": <problem>").
+ */
+int fields_get_id(json_t *obj, const char *section, const char *key, const char *label,
+		  size_t max, char *out, struct err_buf *err);
+
 /*
  * Firecracker's rule for resource ids in API paths and bodies: non-empty,
  * alphanumeric and '_'. Returns NULL if valid, else the message.

@@ -63,9 +63,7 @@ static const char *ifname_problem(const char *name)
 /* A rate limiter object is refused; null (what GET /vm/config shows) means none. */
 static int refuse_present(json_t *obj, const char *sec, const char *key, struct err_buf *err)
 {
-	json_t *v = json_object_get(obj, key);
-
-	if (v && !json_is_null(v))
+	if (fields_is_set(obj, key))
 		return fail(err, "%s: %s is not supported by this version of ignis", sec, key);
 	return 0;
 }
@@ -84,17 +82,10 @@ int net_config_parse(json_t *obj, struct net_config *out, struct err_buf *err)
 	memset(&n, 0, sizeof(n));
 	if (!json_is_object(obj))
 		return fail(err, "network interface: expected an object");
-	ret = fields_get_string(obj, "network interface", "iface_id", true, &str, err);
+	ret = fields_get_id(obj, "network interface", "iface_id", "iface_id", NET_IFACE_ID_MAX,
+			    n.iface_id, err);
 	if (ret)
 		return ret;
-	why = fields_id_problem(str);
-	if (why || strlen(str) > NET_IFACE_ID_MAX) {
-		ret = fail(err, "iface_id \"%s\": %s", str, why ? why : "longer than 64 characters");
-		free(str);
-		return ret;
-	}
-	strcpy(n.iface_id, str);
-	free(str);
 	snprintf(sec, sizeof(sec), "iface \"%s\"", n.iface_id);
 
 	ret = fields_check_keys(obj, sec, keys, ARRAY_SIZE(keys), err);
@@ -143,12 +134,10 @@ int net_config_parse(json_t *obj, struct net_config *out, struct err_buf *err)
 int net_update_parse(json_t *obj, struct net_update *out, struct err_buf *err)
 {
 	static const char *const keys[] = { "iface_id", "rx_rate_limiter", "tx_rate_limiter" };
-	json_t *rx = json_object_get(obj, "rx_rate_limiter");
-	json_t *tx = json_object_get(obj, "tx_rate_limiter");
-
 	memset(out, 0, sizeof(*out));
 	if (fields_check_keys(obj, NULL, keys, ARRAY_SIZE(keys), err))
 		return -EINVAL;
-	out->sets_rate_limiter = (rx && !json_is_null(rx)) || (tx && !json_is_null(tx));
+	out->sets_rate_limiter = fields_is_set(obj, "rx_rate_limiter") ||
+				 fields_is_set(obj, "tx_rate_limiter");
 	return 0;
 }
