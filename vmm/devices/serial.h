@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/devices/device.h"
 #include "vmm/devices/serial_state.h"
 #include "vmm/kvm/bus.h"
 
@@ -44,6 +45,8 @@ void serial_destroy(struct serial *s);
 size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
 /* Free space in the receive FIFO, so the VMM reads no more than fits. */
 size_t serial_rx_space(struct serial *s);
+/* Reports the UART's counters (metrics' "uart"); @s NULL, no machine yet: zeros. Any thread. */
+void serial_stats(struct serial *s, const struct device_stats_writer *w);
 
 /* Snapshots: the saved form is struct serial_state (serial_state.h). */
 void serial_save(struct serial *s, struct serial_state *st);

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include "vmm/config/config.h"
+#include "vmm/devices/device.h"
 #include "vmm/devices/virtio/block_state.h"
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/io/block_file.h"
@@ -87,6 +88,8 @@ int virtio_blk_swap_file(struct virtio_blk *blk, const char *path, struct err_bu
 void virtio_blk_quiesce(struct virtio_blk *blk);
 
 extern const struct virtio_device_ops virtio_blk_ops;
+/* The life-cycle ops the machine's device collection uses (block_device.c). */
+extern const struct device_ops virtio_blk_device_ops;
 
 /* Snapshots: the saved form is struct virtio_blk_state (block_state.h). */
 void virtio_blk_save(struct virtio_blk *blk, struct virtio_blk_state *st);

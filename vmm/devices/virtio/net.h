@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include "vmm/config/config.h"
+#include "vmm/devices/device.h"
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/devices/virtio/net_state.h"
 #include "vmm/io/tap.h"
@@ -102,6 +103,8 @@ struct virtio_net {
 };
 
 extern const struct virtio_device_ops virtio_net_ops;
+/* The life-cycle ops the machine's device collection uses (net_device.c). */
+extern const struct device_ops virtio_net_device_ops;
 
 /*
  * Attaches to @cfg's TAP and sets up the device at @base/@irq; the TAP fd is
