@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "snapshot/snapshot_devices.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/devices/serial.h"
 #include "vmm/util/log.h"
 
 #define MSR_CHUNK 64
@@ -171,46 +174,6 @@ static int save_vm_kvm(struct vm *vm, struct snapshot_vm *s, struct err_buf *err
 	return 0;
 }
 
-/* The configuration behind drive @id (PATCH /drives may have swapped its file since boot). */
-static int save_drive_host(const struct vm_config *cfg, const char *id, struct snapshot_drive *d,
-			   struct err_buf *err)
-{
-	const struct drive_config *c = NULL;
-
-	for (unsigned int i = 0; i < cfg->nr_drives; i++)
-		if (strcmp(cfg->drives[i].drive_id, id) == 0)
-			c = &cfg->drives[i];
-	if (!c)
-		return err_set(err, -EINVAL, "drive %s has no configuration", id);
-	if (strlen(c->path_on_host) > SNAPSHOT_PATH_MAX)
-		return err_set(err, -ENAMETOOLONG, "drive %s: path_on_host is over %u bytes", id,
-			       SNAPSHOT_PATH_MAX);
-	if (c->partuuid && strlen(c->partuuid) > SNAPSHOT_PARTUUID_MAX)
-		return err_set(err, -ENAMETOOLONG, "drive %s: partuuid is over %u bytes", id,
-			       SNAPSHOT_PARTUUID_MAX);
-	snprintf(d->path_on_host, sizeof(d->path_on_host), "%s", c->path_on_host);
-	d->is_root_device = c->is_root_device;
-	d->is_read_only = c->is_read_only;
-	d->has_partuuid = c->partuuid != NULL;
-	snprintf(d->partuuid, sizeof(d->partuuid), "%s", c->partuuid ? c->partuuid : "");
-	d->cache_type = (uint8_t)c->cache_type;
-	d->io_engine = (uint8_t)c->io_engine;
-	return 0;
-}
-
-static int save_net_host(const struct vm_config *cfg, const char *id, struct snapshot_net *n,
-			 struct err_buf *err)
-{
-	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		if (strcmp(cfg->nets[i].iface_id, id) == 0) {
-			snprintf(n->host_dev_name, sizeof(n->host_dev_name), "%s",
-				 cfg->nets[i].host_dev_name);
-			return 0;
-		}
-	}
-	return err_set(err, -EINVAL, "network interface %s has no configuration", id);
-}
-
 int snapshot_vm_save(struct vm *vm, const struct vm_config *cfg, struct snapshot_state *st,
 		     struct err_buf *err)
 {
@@ -233,77 +196,14 @@ int snapshot_vm_save(struct vm *vm, const struct vm_config *cfg, struct snapshot
 		return ret;
 	serial_save(&vm->serial, &st->serial);
 	i8042_save(&vm->i8042, &st->i8042);
-	st->nr_blks = vm->nr_blks;
-	for (unsigned int i = 0; i < vm->nr_blks; i++) {
-		virtio_blk_save(vm->blks[i], &st->blks[i]);
-		ret = save_drive_host(cfg, vm->blks[i]->drive_id, &st->drives[i], err);
-		if (ret)
-			return ret;
-	}
-	st->nr_nets = vm->nr_nets;
-	for (unsigned int i = 0; i < vm->nr_nets; i++) {
-		virtio_net_save(vm->nets[i], &st->nets[i]);
-		ret = save_net_host(cfg, st->nets[i].iface_id, &st->net_hosts[i], err);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return snapshot_devices_save(&vm->devices, cfg, st, err);
 }
 
 /* ---- restore ----------------------------------------------------------- */
 
-static int restore_drive_config(const struct snapshot_state *st, unsigned int i,
-				struct vm_config *cfg, struct err_buf *err)
-{
-	const struct snapshot_drive *sd = &st->drives[i];
-	struct drive_config d;
-	int ret;
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.drive_id, sizeof(d.drive_id), "%s", st->blks[i].drive_id);
-	d.path_on_host = strdup(sd->path_on_host);
-	d.partuuid = sd->has_partuuid ? strdup(sd->partuuid) : NULL;
-	if (!d.path_on_host || (sd->has_partuuid && !d.partuuid)) {
-		drive_config_free(&d);
-		return err_set(err, -ENOMEM, "out of memory");
-	}
-	d.is_root_device = sd->is_root_device;
-	d.is_read_only = sd->is_read_only;
-	d.cache_type = (enum cache_type)sd->cache_type;
-	d.io_engine = (enum io_engine)sd->io_engine;
-	ret = vm_config_put_drive(cfg, &d, err);
-	drive_config_free(&d);
-	return ret;
-}
-
-static int restore_net_config(const struct snapshot_state *st, unsigned int i,
-			      const struct snapshot_net_override *ov, unsigned int nr_ov,
-			      struct vm_config *cfg, struct err_buf *err)
-{
-	const struct virtio_net_state *ns = &st->nets[i];
-	const char *tap = st->net_hosts[i].host_dev_name;
-	struct net_config nc;
-
-	for (unsigned int j = 0; j < nr_ov; j++)
-		if (strcmp(ov[j].iface_id, ns->iface_id) == 0)
-			tap = ov[j].host_dev_name;
-	memset(&nc, 0, sizeof(nc));
-	snprintf(nc.iface_id, sizeof(nc.iface_id), "%s", ns->iface_id);
-	if (strlen(tap) >= sizeof(nc.host_dev_name))
-		return err_set(err, -EINVAL, "network interface %s: host_dev_name too long",
-			       ns->iface_id);
-	snprintf(nc.host_dev_name, sizeof(nc.host_dev_name), "%s", tap);
-	nc.has_guest_mac = ns->has_mac;
-	memcpy(nc.guest_mac, ns->mac, sizeof(nc.guest_mac));
-	nc.mtu = ns->mtu;
-	return vm_config_put_net(cfg, &nc, err);
-}
-
 int snapshot_vm_config(const struct snapshot_state *st, const struct snapshot_net_override *ov,
 		       unsigned int nr_ov, struct vm_config *cfg, struct err_buf *err)
 {
-	int ret;
-
 	cfg->machine = st->machine;
 	for (unsigned int j = 0; j < nr_ov; j++) {
 		unsigned int i;
@@ -315,17 +215,7 @@ int snapshot_vm_config(const struct snapshot_state *st, const struct snapshot_ne
 				       "network_overrides: the snapshot has no interface %s",
 				       ov[j].iface_id);
 	}
-	for (unsigned int i = 0; i < st->nr_blks; i++) {
-		ret = restore_drive_config(st, i, cfg, err);
-		if (ret)
-			return ret;
-	}
-	for (unsigned int i = 0; i < st->nr_nets; i++) {
-		ret = restore_net_config(st, i, ov, nr_ov, cfg, err);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return snapshot_devices_config(st, ov, nr_ov, cfg, err);
 }
 
 /* One KVM_SET_* ioctl of vCPU @v from @arg: 0, or -errno with @err naming @what. */
@@ -492,8 +382,7 @@ int snapshot_vm_restore(struct vm *vm, const struct snapshot_state *st, struct e
 {
 	int ret;
 
-	if (vm->nr_vcpus != st->machine.vcpu_count || vm->nr_blks != st->nr_blks ||
-	    vm->nr_nets != st->nr_nets)
+	if (vm->nr_vcpus != st->machine.vcpu_count || !snapshot_devices_match(&vm->devices, st))
 		return err_set(err, -EINVAL, "the restored machine does not match the snapshot");
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		ret = restore_vcpu(vm, &vm->vcpus[i], &st->vcpus[i], err);
@@ -507,15 +396,5 @@ int snapshot_vm_restore(struct vm *vm, const struct snapshot_state *st, struct e
 		return err_set(err, -EINVAL, "serial: the saved state is not valid");
 	if (i8042_restore(&vm->i8042, &st->i8042))
 		return err_set(err, -EINVAL, "i8042: the saved state is not valid");
-	for (unsigned int i = 0; i < vm->nr_blks; i++) {
-		ret = virtio_blk_restore(vm->blks[i], &st->blks[i], err);
-		if (ret)
-			return ret;
-	}
-	for (unsigned int i = 0; i < vm->nr_nets; i++) {
-		ret = virtio_net_restore(vm->nets[i], &st->nets[i], err);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return snapshot_devices_restore(&vm->devices, st, err);
 }

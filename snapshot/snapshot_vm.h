@@ -11,6 +11,7 @@
 #ifndef IGNIS_SNAPSHOT_VM_H
 #define IGNIS_SNAPSHOT_VM_H
 
+#include "snapshot/snapshot_devices.h"
 #include "snapshot/state.h"
 #include "vmm/config/config.h"
 #include "vmm/machine/vm.h"
@@ -24,14 +25,11 @@ int snapshot_vm_save(struct vm *vm, const struct vm_config *cfg, struct snapshot
 /*
  * The configuration a snapshot restores: its machine config, drives (the
  * saved files, opened as they were) and network interfaces (the saved TAP,
- * or the host_dev_name @overrides gives for that iface_id).
+ * or the host_dev_name @ov gives (struct snapshot_net_override,
+ * snapshot_devices.h) for that iface_id).
  * @cfg must be freshly initialised; on failure it may hold partial contents
  * the caller frees.
  */
-struct snapshot_net_override {
-	const char *iface_id;
-	const char *host_dev_name;
-};
 int snapshot_vm_config(const struct snapshot_state *st, const struct snapshot_net_override *ov,
 		       unsigned int nr_ov, struct vm_config *cfg, struct err_buf *err);
 

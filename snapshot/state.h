@@ -25,10 +25,10 @@
 #include <linux/kvm.h>
 
 #include "vmm/config/config.h"
-#include "vmm/devices/i8042.h"
-#include "vmm/devices/serial.h"
-#include "vmm/devices/virtio/block.h"
-#include "vmm/devices/virtio/net.h"
+#include "vmm/devices/i8042_state.h"
+#include "vmm/devices/serial_state.h"
+#include "vmm/devices/virtio/block_state.h"
+#include "vmm/devices/virtio/net_state.h"
 #include "vmm/memory/memory.h"
 #include "vmm/util/error.h"
 

@@ -14,6 +14,7 @@
 #include "snapshot/format/codec.h"
 #include "snapshot/format/visit.h"
 #include "snapshot/state.h"
+#include "vmm/devices/virtio/queue.h"
 #include "vmm/devices/virtio/virtio.h"
 
 #define VIRTIO_STATUS_KNOWN                                                              \

@@ -10,6 +10,10 @@
 
 #include <jansson.h>
 
+#include "vmm/devices/device.h"
+#include "vmm/devices/serial.h"
+#include "vmm/machine/devices.h"
+#include "vmm/machine/vm.h"
 #include "vmm/vmm.h"
 
 void metrics_init(struct metrics *m, uint64_t startup_us, uint64_t startup_cpu_us)
@@ -96,57 +100,43 @@ static json_t *vcpu_json(const struct vm *vm)
 			 (json_int_t)sum.exit_mmio_write, "failures", (json_int_t)sum.failures);
 }
 
-static json_t *block_json(const struct vm *vm)
+static void json_put_u64(void *ctx, const char *name, uint64_t value)
+{
+	json_object_set_new(ctx, name, json_integer((json_int_t)value));
+}
+
+/* One object per device of @ops's kind, by id, with the counters the device reports. */
+static json_t *devices_json(struct vm *vm, const struct device_ops *ops)
 {
 	json_t *all = json_object();
 
-	for (unsigned int i = 0; vm && i < vm->nr_blks; i++) {
-		struct virtio_blk *b = vm->blks[i];
-		struct virtio_blk_stats s;
+	for (unsigned int i = 0; vm && i < vm->devices.nr; i++) {
+		struct device *d = &vm->devices.items[i];
+		json_t *one;
 
-		pthread_mutex_lock(&b->transport.lock);
-		s = b->stats;
-		pthread_mutex_unlock(&b->transport.lock);
-		json_object_set_new(all, b->drive_id,
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-					      "read_count", (json_int_t)s.reads, "write_count",
-					      (json_int_t)s.writes, "flush_count", (json_int_t)s.flushes,
-					      "read_bytes", (json_int_t)s.read_bytes, "write_bytes",
-					      (json_int_t)s.write_bytes, "io_errors",
-					      (json_int_t)s.io_errors, "bad_requests",
-					      (json_int_t)s.bad_requests, "bad_chains",
-					      (json_int_t)s.bad_chains));
+		if (d->ops != ops)
+			continue;
+		one = json_object();
+		d->ops->stats(d, &(struct device_stats_writer){ .u64 = json_put_u64, .ctx = one });
+		json_object_set_new(all, d->id, one);
 	}
 	return all;
 }
 
-static json_t *net_json(const struct vm *vm)
+/* Before a machine exists the uart object is there, with zeros (serial_stats). */
+static json_t *uart_json(struct vm *vm)
 {
-	json_t *all = json_object();
+	json_t *uart = json_object();
 
-	for (unsigned int i = 0; vm && i < vm->nr_nets; i++) {
-		struct virtio_net *n = vm->nets[i];
-		struct virtio_net_stats s;
-
-		pthread_mutex_lock(&n->transport.lock);
-		s = n->stats;
-		pthread_mutex_unlock(&n->transport.lock);
-		json_object_set_new(all, n->iface_id,
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-					      "rx_packets_count", (json_int_t)s.rx_frames,
-					      "rx_bytes_count", (json_int_t)s.rx_bytes,
-					      "tx_packets_count", (json_int_t)s.tx_frames,
-					      "tx_bytes_count", (json_int_t)s.tx_bytes,
-					      "tx_malformed_frames", (json_int_t)s.tx_dropped_malformed,
-					      "rx_bad_chains", (json_int_t)s.rx_bad_chains));
-	}
-	return all;
+	serial_stats(vm ? &vm->serial : NULL,
+		     &(struct device_stats_writer){ .u64 = json_put_u64, .ctx = uart });
+	return uart;
 }
 
 int metrics_flush(struct metrics *m, struct vmm *vmm)
 {
 	struct vm *vm = vmm->vm;
-	uint64_t uart_tx = 0, uart_dropped = 0;
+	const struct device_ops *ops;
 	struct timespec now;
 	json_t *root;
 	char *line;
@@ -155,23 +145,19 @@ int metrics_flush(struct metrics *m, struct vmm *vmm)
 
 	if (m->fd < 0)
 		return -ENOENT;
-	if (vm) {
-		pthread_mutex_lock(&vm->serial.lock);
-		uart_tx = vm->serial.tx_bytes;
-		uart_dropped = vm->serial.rx_dropped;
-		pthread_mutex_unlock(&vm->serial.lock);
-	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	root = json_pack("{s:I, s:{s:I, s:I}, s:o, s:o, s:o, s:o, s:{s:I, s:I}, s:I}",
-			 "utc_timestamp_ms",
+	root = json_pack("{s:I, s:{s:I, s:I}, s:o, s:o}", "utc_timestamp_ms",
 			 (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "api_server",
 			 "process_startup_time_us", (json_int_t)m->startup_us,
 			 "process_startup_time_cpu_us", (json_int_t)m->startup_cpu_us, "api_requests",
-			 api_json(m), "vcpu", vcpu_json(vm), "block", block_json(vm), "net", net_json(vm), "uart",
-			 "write_bytes", (json_int_t)uart_tx, "rx_dropped", (json_int_t)uart_dropped,
-			 "lost_metrics", (json_int_t)m->lost_metrics);
+			 api_json(m), "vcpu", vcpu_json(vm));
 	if (!root)
 		return -ENOMEM;
+	/* jansson keeps insertion order: block, net (one group per kind), uart, lost_metrics. */
+	for (unsigned int k = 0; (ops = vm_device_ops(k)); k++)
+		json_object_set_new(root, ops->metrics_group, devices_json(vm, ops));
+	json_object_set_new(root, "uart", uart_json(vm));
+	json_object_set_new(root, "lost_metrics", json_integer((json_int_t)m->lost_metrics));
 	line = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (!line)

@@ -18,6 +18,8 @@
 #include "tests/unit/helpers.h"
 #include "tests/unit/snapshot_sample.h"
 #include "vmm/arch/x86_64/layout.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/devices/serial.h"
 #include "vmm/devices/virtio/virtio.h"
 
 static struct snapshot_state *typical(void)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration a snapshot load builds (pure: no KVM). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 

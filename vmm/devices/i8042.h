@@ -10,9 +10,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "vmm/devices/i8042_state.h"
 #include "vmm/kvm/bus.h"
 
-#define I8042_BUF_SIZE 16
 
 struct i8042 {
 	pthread_mutex_t lock;
@@ -37,13 +37,7 @@ void i8042_destroy(struct i8042 *dev);
  */
 void i8042_send_ctrl_alt_del(struct i8042 *dev);
 
-/* Serialisable controller state for snapshots: the output buffer oldest byte first. */
-struct i8042_state {
-	uint8_t ctr, outp, pending_cmd;
-	uint8_t count;
-	uint8_t buf[I8042_BUF_SIZE];
-};
-
+/* Snapshots: the saved form is struct i8042_state (i8042_state.h). */
 void i8042_save(struct i8042 *dev, struct i8042_state *st);
 /* Rejects a buffer count over I8042_BUF_SIZE and a pending command that takes no data. */
 int i8042_restore(struct i8042 *dev, const struct i8042_state *st);

@@ -266,6 +266,20 @@ size_t serial_rx_space(struct serial *s)
 	return space;
 }
 
+void serial_stats(struct serial *s, const struct device_stats_writer *w)
+{
+	uint64_t tx = 0, dropped = 0;
+
+	if (s) {
+		pthread_mutex_lock(&s->lock);
+		tx = s->tx_bytes;
+		dropped = s->rx_dropped;
+		pthread_mutex_unlock(&s->lock);
+	}
+	w->u64(w->ctx, "write_bytes", tx);
+	w->u64(w->ctx, "rx_dropped", dropped);
+}
+
 void serial_save(struct serial *s, struct serial_state *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -15,10 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/devices/device.h"
+#include "vmm/devices/serial_state.h"
 #include "vmm/kvm/bus.h"
 
 #define SERIAL_PORT_SIZE 8
-#define SERIAL_RX_FIFO_SIZE 64
 
 struct serial {
 	pthread_mutex_t lock;
@@ -44,15 +45,10 @@ void serial_destroy(struct serial *s);
 size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
 /* Free space in the receive FIFO, so the VMM reads no more than fits. */
 size_t serial_rx_space(struct serial *s);
+/* Reports the UART's counters (metrics' "uart"); @s NULL, no machine yet: zeros. Any thread. */
+void serial_stats(struct serial *s, const struct device_stats_writer *w);
 
-/* Serialisable UART state for snapshots: the registers and the RX FIFO, oldest byte first. */
-struct serial_state {
-	uint8_t ier, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
-	uint8_t thr_empty_pending;
-	uint8_t rx_count;
-	uint8_t rx[SERIAL_RX_FIFO_SIZE];
-};
-
+/* Snapshots: the saved form is struct serial_state (serial_state.h). */
 void serial_save(struct serial *s, struct serial_state *st);
 /* Rejects a state no guest could have produced (bits a register never holds, FIFO overrun). */
 int serial_restore(struct serial *s, const struct serial_state *st);

@@ -15,6 +15,7 @@
 #include "vmm/arch/x86_64/boot.h"
 #include "vmm/arch/x86_64/cmdline.h"
 #include "vmm/arch/x86_64/layout.h"
+#include "vmm/devices/virtio/block.h"
 #include "vmm/util/log.h"
 
 #define KVM_API_VERSION_EXPECTED 12
@@ -200,77 +201,17 @@ static int vm_setup_devices(struct vm *vm, const struct vm_opts *opts, struct er
 	return 0;
 }
 
-/* One virtio-blk device per drive, in the slots cmdline_build() announces. */
-static int vm_setup_drives(struct vm *vm, const struct vm_config *cfg, struct err_buf *err)
+/* One virtio device per drive and network interface, in the slots cmdline_build() announces. */
+static int vm_setup_virtio(struct vm *vm, const struct vm_config *cfg, struct err_buf *err)
 {
-	unsigned int order[VM_MAX_DRIVES];
-	unsigned int n = cmdline_drive_order(cfg, order);
+	const struct device_env env = {
+		.mem = &vm->mem,
+		.loop = vm->opts.loop,
+		.vm_fd = vm->vm_fd,
+		.mmio_bus = &vm->mmio_bus,
+	};
 
-	for (unsigned int slot = 0; slot < n; slot++) {
-		uint64_t base = cmdline_virtio_base(slot);
-		struct virtio_blk *blk = calloc(1, sizeof(*blk));
-		int ret;
-
-		if (!blk)
-			return err_set(err, -ENOMEM, "out of memory for drive devices");
-		ret = virtio_blk_create(blk, &cfg->drives[order[slot]], &vm->mem, vm->opts.loop,
-					vm->vm_fd, base, cmdline_virtio_irq(slot), err);
-		if (ret) {
-			free(blk);
-			return ret;
-		}
-		vm->blks[vm->nr_blks++] = blk;
-		ret = bus_register(&vm->mmio_bus, base, VIRTIO_MMIO_SIZE, &virtio_mmio_bus_ops,
-				   &blk->transport);
-		if (ret)
-			return err_set(err, ret, "drive \"%s\": cannot register its MMIO window",
-				       blk->drive_id);
-		pr_info("drive %s: %s, %llu sectors%s, cache %s, engine %s, virtio-mmio 0x%llx IRQ %u",
-			blk->drive_id, cfg->drives[order[slot]].path_on_host,
-			(unsigned long long)(blk->file.size / BLOCK_SECTOR_SIZE),
-			blk->file.read_only ? ", read-only" : "", cache_type_name(blk->file.cache),
-			io_engine_name(blk->engine), (unsigned long long)base, cmdline_virtio_irq(slot));
-	}
-	return 0;
-}
-
-/* One virtio-net device per network interface, in the slots after the drives. */
-static int vm_setup_nets(struct vm *vm, const struct vm_config *cfg, struct err_buf *err)
-{
-	struct virtio_slot order[VM_MAX_VIRTIO_DEVICES];
-	unsigned int n = cmdline_device_order(cfg, order);
-
-	for (unsigned int slot = 0; slot < n; slot++) {
-		const struct net_config *nc = &cfg->nets[order[slot].index];
-		uint64_t base = cmdline_virtio_base(slot);
-		struct virtio_net *net;
-		char mac[18] = "random";
-		int ret;
-
-		if (order[slot].kind != VIRTIO_SLOT_NET)
-			continue;
-		net = calloc(1, sizeof(*net));
-		if (!net)
-			return err_set(err, -ENOMEM, "out of memory for network devices");
-		ret = virtio_net_create(net, nc, &vm->mem, vm->opts.loop, vm->vm_fd, base,
-					cmdline_virtio_irq(slot), err);
-		if (ret) {
-			free(net);
-			return ret;
-		}
-		vm->nets[vm->nr_nets++] = net;
-		ret = bus_register(&vm->mmio_bus, base, VIRTIO_MMIO_SIZE, &virtio_mmio_bus_ops,
-				   &net->transport);
-		if (ret)
-			return err_set(err, ret, "network interface %s: cannot register its MMIO window",
-				       nc->iface_id);
-		if (nc->has_guest_mac)
-			net_mac_format(nc->guest_mac, mac);
-		pr_info("network interface %s: TAP %s, MAC %s, MTU %u, virtio-mmio 0x%llx IRQ %u",
-			nc->iface_id, nc->host_dev_name, mac, nc->mtu ? nc->mtu : 1500,
-			(unsigned long long)base, cmdline_virtio_irq(slot));
-	}
-	return 0;
+	return vm_devices_create(&vm->devices, &env, cfg, err);
 }
 
 static void on_reset(struct event_handler *h, uint32_t events)
@@ -351,9 +292,7 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_
 	if (!ret)
 		ret = vm_setup_devices(vm, opts, err);
 	if (!ret)
-		ret = vm_setup_drives(vm, cfg, err);
-	if (!ret)
-		ret = vm_setup_nets(vm, cfg, err);
+		ret = vm_setup_virtio(vm, cfg, err);
 	if (!ret && !restore)
 		ret = x86_boot_setup(&vm->mem, &cfg->boot, cmdline, cfg->machine.vcpu_count,
 				     &entry, err);
@@ -413,12 +352,7 @@ void vm_pause(struct vm *vm)
 	 * Device work the vCPUs started must land before anyone inspects memory,
 	 * and a device a vCPU just activated or reset is settled (saved as it is).
 	 */
-	for (unsigned int i = 0; i < vm->nr_blks; i++) {
-		virtio_mmio_settle(&vm->blks[i]->transport);
-		virtio_blk_quiesce(vm->blks[i]);
-	}
-	for (unsigned int i = 0; i < vm->nr_nets; i++)
-		virtio_mmio_settle(&vm->nets[i]->transport);
+	vm_devices_pause(&vm->devices);
 }
 
 void vm_resume(struct vm *vm)
@@ -440,6 +374,7 @@ void vm_stop(struct vm *vm)
 int vm_update_drive(struct vm *vm, struct vm_config *cfg, const char *id, const char *path,
 		    struct err_buf *err)
 {
+	struct device *dev = vm_devices_find(&vm->devices, VIRTIO_SLOT_DRIVE, id);
 	struct drive_config *d = NULL;
 	char *copy;
 	int ret;
@@ -447,22 +382,19 @@ int vm_update_drive(struct vm *vm, struct vm_config *cfg, const char *id, const 
 	for (unsigned int i = 0; i < cfg->nr_drives; i++)
 		if (strcmp(cfg->drives[i].drive_id, id) == 0)
 			d = &cfg->drives[i];
-	for (unsigned int i = 0; d && i < vm->nr_blks; i++) {
-		if (strcmp(vm->blks[i]->drive_id, id) != 0)
-			continue;
-		copy = strdup(path);
-		if (!copy)
-			return err_set(err, -ENOMEM, "out of memory");
-		ret = virtio_blk_swap_file(vm->blks[i], path, err);
-		if (ret) {
-			free(copy);
-			return ret;
-		}
-		free(d->path_on_host);
-		d->path_on_host = copy;
-		return 0;
+	if (!d || !dev)
+		return err_set(err, -ENOENT, "drive \"%s\" does not exist", id);
+	copy = strdup(path);
+	if (!copy)
+		return err_set(err, -ENOMEM, "out of memory");
+	ret = virtio_blk_swap_file(dev->dev, path, err);
+	if (ret) {
+		free(copy);
+		return ret;
 	}
-	return err_set(err, -ENOENT, "drive \"%s\" does not exist", id);
+	free(d->path_on_host);
+	d->path_on_host = copy;
+	return 0;
 }
 
 static void close_fd(int *fd)
@@ -478,16 +410,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->nr_vcpus = 0;
-	for (unsigned int i = 0; i < vm->nr_blks; i++) {
-		virtio_blk_destroy(vm->blks[i]);
-		free(vm->blks[i]);
-	}
-	vm->nr_blks = 0;
-	for (unsigned int i = 0; i < vm->nr_nets; i++) {
-		virtio_net_destroy(vm->nets[i]);
-		free(vm->nets[i]);
-	}
-	vm->nr_nets = 0;
+	vm_devices_destroy(&vm->devices);
 	if (vm->reset_fd >= 0)
 		event_loop_del(vm->opts.loop, vm->reset_fd);
 	/* Zeroed mutexes (devices never initialised) are valid to destroy. */

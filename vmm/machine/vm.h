@@ -18,12 +18,11 @@
 #include "vmm/devices/boot_timer.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/serial.h"
-#include "vmm/devices/virtio/block.h"
-#include "vmm/devices/virtio/net.h"
 #include "vmm/kvm/bus.h"
 #include "vmm/kvm/run_ctl.h"
 #include "vmm/kvm/snapshot_timing.h"
 #include "vmm/kvm/vcpu.h"
+#include "vmm/machine/devices.h"
 #include "vmm/memory/memory.h"
 #include "vmm/memory/restore_mem.h"
 #include "vmm/util/error.h"
@@ -62,10 +61,7 @@ struct vm {
 	struct i8042 i8042;
 	int i8042_irq_fd;
 	struct boot_timer boot_timer;
-	struct virtio_blk *blks[VM_MAX_DRIVES]; /* in device-slot order */
-	unsigned int nr_blks;
-	struct virtio_net *nets[VM_MAX_NETS];   /* in device-slot order, after the drives */
-	unsigned int nr_nets;
+	struct vm_devices devices; /* the virtio devices, in slot order */
 
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	unsigned int nr_vcpus;

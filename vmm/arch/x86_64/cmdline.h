@@ -26,6 +26,7 @@ unsigned int cmdline_drive_order(const struct vm_config *cfg, unsigned int order
 enum virtio_slot_kind {
 	VIRTIO_SLOT_DRIVE,
 	VIRTIO_SLOT_NET,
+	VIRTIO_SLOT_KIND_COUNT, /* not a kind: how many there are */
 };
 
 struct virtio_slot {

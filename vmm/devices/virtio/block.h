@@ -13,6 +13,8 @@
 #include <sys/uio.h>
 
 #include "vmm/config/config.h"
+#include "vmm/devices/device.h"
+#include "vmm/devices/virtio/block_state.h"
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/io/block_file.h"
 #include "vmm/io/block_uring.h"
@@ -86,14 +88,10 @@ int virtio_blk_swap_file(struct virtio_blk *blk, const char *path, struct err_bu
 void virtio_blk_quiesce(struct virtio_blk *blk);
 
 extern const struct virtio_device_ops virtio_blk_ops;
+/* The life-cycle ops the machine's device collection uses (block_device.c). */
+extern const struct device_ops virtio_blk_device_ops;
 
-/* Device state for snapshots: the transport plus what identifies the disk. */
-struct virtio_blk_state {
-	struct virtio_mmio_state transport;
-	char drive_id[DRIVE_ID_MAX + 1];
-	uint64_t capacity_sectors;
-};
-
+/* Snapshots: the saved form is struct virtio_blk_state (block_state.h). */
 void virtio_blk_save(struct virtio_blk *blk, struct virtio_blk_state *st);
 /* Refuses a state for another drive or a disk whose size changed. */
 int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st,

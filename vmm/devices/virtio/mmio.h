@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/devices/virtio/mmio_state.h"
 #include "vmm/devices/virtio/queue.h"
 #include "vmm/devices/virtio/virtio.h"
 #include "vmm/kvm/bus.h"
@@ -23,7 +24,6 @@
 #include "vmm/util/event_loop.h"
 
 #define VIRTIO_MMIO_CONFIG 0x100
-#define VIRTIO_MAX_QUEUES 2
 
 struct virtio_mmio;
 
@@ -118,15 +118,7 @@ void virtio_mmio_settle(struct virtio_mmio *t);
 /* The same with the lock held (a device's own VMM-thread handlers). */
 void virtio_mmio_settle_locked(struct virtio_mmio *t);
 
-/* Serialisable transport state for snapshots. */
-struct virtio_mmio_state {
-	uint32_t device_features_sel, driver_features_sel, queue_sel;
-	uint64_t driver_features;
-	uint32_t status, interrupt_status, config_generation;
-	uint8_t activated;
-	struct virtq_state queues[VIRTIO_MAX_QUEUES];
-};
-
+/* Snapshots: the saved form is struct virtio_mmio_state (mmio_state.h). */
 void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st);
 /* Validates against the device's offer and guest RAM before changing anything. */
 int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st);

@@ -19,7 +19,9 @@
 #include <sys/uio.h>
 
 #include "vmm/config/config.h"
+#include "vmm/devices/device.h"
 #include "vmm/devices/virtio/mmio.h"
+#include "vmm/devices/virtio/net_state.h"
 #include "vmm/io/tap.h"
 #include "vmm/util/log.h"
 
@@ -101,6 +103,8 @@ struct virtio_net {
 };
 
 extern const struct virtio_device_ops virtio_net_ops;
+/* The life-cycle ops the machine's device collection uses (net_device.c). */
+extern const struct device_ops virtio_net_device_ops;
 
 /*
  * Attaches to @cfg's TAP and sets up the device at @base/@irq; the TAP fd is
@@ -122,16 +126,8 @@ void virtio_net_destroy(struct virtio_net *net);
  */
 unsigned int virtio_net_tap_offloads(uint64_t features);
 
-/* Device state for snapshots: the transport plus what the guest was told. */
-struct virtio_net_state {
-	struct virtio_mmio_state transport;
-	char iface_id[NET_IFACE_ID_MAX + 1];
-	uint8_t has_mac;
-	uint8_t mac[6];
-	uint16_t mtu;
-};
-
 /*
+ * Snapshots (the saved form is struct virtio_net_state, net_state.h).
  * Chains the device holds but has not returned (a frame half-delivered, a
  * TX frame waiting for the TAP) are saved as not yet popped, so the restored
  * device takes them again; the frame itself is lost, as on a wire.

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/devices/virtio/queue_state.h"
 #include "vmm/memory/memory.h"
 
 #define VIRTQ_MAX_SIZE 256         /* the size every ignis queue offers */
@@ -139,17 +140,7 @@ struct iovec;
 int virtq_chain_iov(const struct virtq_chain *chain, const struct guest_mem *mem, bool writable,
 		    uint64_t offset, uint64_t len, struct iovec *iov, int max);
 
-/* Serialisable queue state for snapshots. */
-struct virtq_state {
-	uint16_t size;
-	uint8_t ready;
-	uint8_t event_idx;
-	uint8_t indirect;
-	uint64_t desc_gpa, avail_gpa, used_gpa;
-	uint16_t last_avail_idx, used_idx, signalled_used;
-	uint8_t signalled_used_valid;
-};
-
+/* Snapshots: the saved form is struct virtq_state (queue_state.h). */
 void virtq_save(const struct virtq *q, struct virtq_state *st);
 /* Rejects states a guest could not have produced (size, alignment, RAM). */
 int virtq_restore(struct virtq *q, const struct virtq_state *st, const struct guest_mem *mem);
