@@ -26,6 +26,7 @@
 #include <criterion/criterion.h>
 
 #include "vmm/security/seccomp.h"
+#include "vmm/util/log.h"
 
 static struct seccomp_filters filters;
 
@@ -169,6 +170,34 @@ static void exec_shell(void)
 	char *argv[] = { "/bin/sh", "-c", "true", NULL };
 
 	execv("/bin/sh", argv);
+}
+
+static void log_a_warning(void)
+{
+	pr_warn("virtio-mmio: QueueReady with QueueNum 0");
+}
+
+/*
+ * Issue 14 #2: with a log file from PUT /logger, the first line written from
+ * a vCPU thread (a guest's bad register write) made glibc allocate the
+ * stream's buffer and call newfstatat, which the vCPU filter kills (148).
+ */
+Test(seccomp, vcpu_filter_survives_the_first_line_to_a_log_file)
+{
+	char out[512], text[512] = "", path[] = "/tmp/ignis-seccomp-log.XXXXXX";
+	int fd = mkstemp(path);
+	struct err_buf e;
+	ssize_t n;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(log_reconfigure(path, LOG_WARN, false, false, &e), 0, "%s", e.msg);
+	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VCPU, log_a_warning, out, sizeof(out)),
+		    0, out);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	cr_assert(strstr(text, "QueueReady with QueueNum 0"), "log file: %s", text);
 }
 
 Test(seccomp, vcpu_filter_kills_execve)

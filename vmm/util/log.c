@@ -73,7 +73,7 @@ int log_reconfigure(const char *path, enum log_level level, bool show_level, boo
 			close(fd);
 			return err_set(err, -ENOMEM, "log_path %s: out of memory", path);
 		}
-		setvbuf(out, NULL, _IOLBF, 0);
+		/* Only its fd is written (log_printf); the stream owns and closes it. */
 	}
 	pthread_mutex_lock(&log_cfg.lock);
 	if (out) {
@@ -97,9 +97,30 @@ int log_fd(void)
 	return out ? fileno_unlocked(out) : STDERR_FILENO;
 }
 
+/*
+ * write(2), not stdio: a stream allocates its buffer on the first line and
+ * calls newfstatat to size it, which the vCPU threads' seccomp filter kills,
+ * and a guest decides when a vCPU logs first. A line that does not fit a
+ * full FIFO (O_NONBLOCK) is dropped rather than stalling the thread.
+ */
+static void write_line(int fd, const char *text, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
 void log_printf(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
-	char msg[1024], lvl[16] = "", origin[160] = "";
+	char msg[1024], lvl[16] = "", origin[160] = "", text[1280];
+	int n;
 	struct timespec ts;
 	va_list ap;
 	FILE *out;
@@ -119,9 +140,15 @@ void log_printf(enum log_level level, const char *file, int line, const char *fm
 	if (log_cfg.show_origin)
 		snprintf(origin, sizeof(origin), "[%s:%d]", file, line);
 	out = log_cfg.out ? log_cfg.out : stderr;
-	fprintf(out, "%lld.%06ld [ignis]%s%s %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000,
-		lvl, origin, msg);
-	fflush(out);
+	n = snprintf(text, sizeof(text), "%lld.%06ld [ignis]%s%s %s\n", (long long)ts.tv_sec,
+		     ts.tv_nsec / 1000, lvl, origin, msg);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(text)) {
+		n = sizeof(text) - 1;
+		text[n - 1] = '\n';
+	}
+	write_line(fileno_unlocked(out), text, (size_t)n);
 	pthread_mutex_unlock(&log_cfg.lock);
 }
 
