@@ -2,6 +2,8 @@
 #include "vmm/devices/virtio/mmio.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -61,12 +63,35 @@ void virtio_mmio_signal_used(struct virtio_mmio *t, unsigned int q)
 		raise_irq(t, INT_USED_BUFFER);
 }
 
+/*
+ * A warning about what the driver did, at most one line per
+ * LOG_RATELIMIT_SECONDS per transport with the count of those left out: a
+ * guest can repeat a bad register write as fast as it can exit.
+ */
+__attribute__((format(printf, 2, 3))) static void mmio_warn(struct virtio_mmio *t,
+							    const char *fmt, ...)
+{
+	unsigned long suppressed;
+	char msg[256];
+	va_list ap;
+
+	if (!log_ratelimit(&t->warn_log, &suppressed))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (suppressed)
+		pr_warn("virtio-%s@0x%llx: %s (%lu more warnings suppressed)", t->ops->name,
+			(unsigned long long)t->base, msg, suppressed);
+	else
+		pr_warn("virtio-%s@0x%llx: %s", t->ops->name, (unsigned long long)t->base, msg);
+}
+
 void virtio_mmio_needs_reset(struct virtio_mmio *t)
 {
 	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
-	pr_warn("virtio-%s@0x%llx: driver broke a virtqueue; device needs a reset", t->ops->name,
-		(unsigned long long)t->base);
+	mmio_warn(t, "driver broke a virtqueue; device needs a reset");
 	t->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (t->status & VIRTIO_STATUS_DRIVER_OK)
 		raise_irq(t, INT_CONFIG);
@@ -153,14 +178,12 @@ static void set_features_ok(struct virtio_mmio *t)
 
 	/* Only a subset of the offer, and only the modern interface (4.2.3.1). */
 	if (t->driver_features & ~offered) {
-		pr_warn("virtio-%s@0x%llx: driver accepted features 0x%llx outside the offer 0x%llx",
-			t->ops->name, (unsigned long long)t->base,
-			(unsigned long long)t->driver_features, (unsigned long long)offered);
+		mmio_warn(t, "driver accepted features 0x%llx outside the offer 0x%llx",
+			  (unsigned long long)t->driver_features, (unsigned long long)offered);
 		return; /* FEATURES_OK stays clear: the driver sees the refusal */
 	}
 	if (!virtio_mmio_has_feature(t, VIRTIO_F_VERSION_1)) {
-		pr_warn("virtio-%s@0x%llx: driver did not accept VERSION_1; legacy drivers are not supported",
-			t->ops->name, (unsigned long long)t->base);
+		mmio_warn(t, "driver did not accept VERSION_1; legacy drivers are not supported");
 		return;
 	}
 	t->status |= VIRTIO_STATUS_FEATURES_OK;
@@ -259,8 +282,7 @@ static void reg_write(struct virtio_mmio *t, uint64_t off, uint32_t val)
 		} else if (virtq_valid(q, t->mem)) {
 			q->ready = true;
 		} else {
-			pr_warn("virtio-%s@0x%llx: queue %u layout is invalid; not enabling it",
-				t->ops->name, (unsigned long long)t->base, t->queue_sel);
+			mmio_warn(t, "queue %u layout is invalid; not enabling it", t->queue_sel);
 		}
 		break;
 	case REG_QUEUE_NOTIFY:

@@ -22,6 +22,7 @@
 #include "vmm/memory/memory.h"
 #include "vmm/util/error.h"
 #include "vmm/util/event_loop.h"
+#include "vmm/util/log.h"
 
 #define VIRTIO_MMIO_CONFIG 0x100
 
@@ -81,6 +82,7 @@ struct virtio_mmio {
 	uint32_t config_generation;
 	bool activated;
 	bool bad_access_logged;
+	struct log_ratelimit warn_log; /* what a driver does wrong: a guest repeats it at will */
 
 	/* An activate or reset waits for settle on the VMM thread (see the ops). */
 	bool settle_pending;
