@@ -19,9 +19,11 @@ start_ignis() {
 # step CMD...: run CMD, announced, and say so if it failed.
 step() { echo "${STEP_TAG}_STEP $*"; "$@" || echo "${STEP_TAG}_STEP_FAILED $*"; }
 
-# last / first CONSOLE: the guest's last / first "CNT <n>" value.
-last() { grep -a '^CNT [0-9]*' "$1" | tail -n1 | tr -d '\r' | cut -d' ' -f2; }
-first() { grep -a '^CNT [0-9]*' "$1" | head -n1 | tr -d '\r' | cut -d' ' -f2; }
+# last / first CONSOLE: the guest's last / first "CNT <n>" value. Only the
+# digits: a kernel message can finish the line ("CNT 4[   13.9] ..."), since
+# the guest's printk and its tty output share the serial port.
+last() { grep -a '^CNT [0-9]*' "$1" | tail -n1 | sed 's/^CNT \([0-9]*\).*/\1/'; }
+first() { grep -a '^CNT [0-9]*' "$1" | head -n1 | sed 's/^CNT \([0-9]*\).*/\1/'; }
 
 # A paused guest may be in the middle of a console line, which the restored
 # guest then finishes: the source's console and the restored one are one
@@ -29,10 +31,10 @@ first() { grep -a '^CNT [0-9]*' "$1" | head -n1 | tr -d '\r' | cut -d' ' -f2; }
 # complete CONSOLE: its lines that ended (a last line without newline dropped).
 complete() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
 # last_complete CONSOLE: the last "CNT <n>" value of a complete line.
-last_complete() { complete "$1" | grep -a '^CNT [0-9]*' | tail -n1 | tr -d '\r' | cut -d' ' -f2; }
+last_complete() { complete "$1" | grep -a '^CNT [0-9]*' | tail -n1 | sed 's/^CNT \([0-9]*\).*/\1/'; }
 # first_joined SOURCE RESTORED: the first "CNT <n>" of the joined stream after
 # SOURCE's complete lines: what the restored guest printed first.
 first_joined() {
 	_k=$(complete "$1" | grep -ac '^CNT [0-9]*')
-	cat "$1" "$2" | grep -a '^CNT [0-9]*' | sed -n "$((_k + 1))p" | tr -d '\r' | cut -d' ' -f2
+	cat "$1" "$2" | grep -a '^CNT [0-9]*' | sed -n "$((_k + 1))p" | sed 's/^CNT \([0-9]*\).*/\1/'
 }
