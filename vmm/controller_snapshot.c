@@ -59,36 +59,30 @@ void controller_snapshot_create(struct vmm *vmm, const struct snapshot_create_co
 	snapshot_state_free(st);
 }
 
-/* PUT /snapshot/load's memory: mem_backend (or mem_file_path) and huge_pages. */
-struct load_mem {
-	const char *path; /* the memory file, or the handler's socket with uffd */
-	bool uffd;
-	int huge_pages; /* an enum huge_pages, or -1: the snapshot's */
-};
-
 /*
- * Opens @lm's memory file into *@fd and checks it is exactly @st's memory.
+ * Opens @cmd's memory file into *@fd and checks it is exactly @st's memory.
  * With Uffd the handler has the memory file and checks it: *@fd stays -1.
  * On failure nothing is left open.
  */
-static int load_mem_open(const struct load_mem *lm, const struct snapshot_state *st, int *fd,
-			 struct err_buf *err)
+static int load_mem_open(const struct snapshot_load_command *cmd, const struct snapshot_state *st,
+			 int *fd, struct err_buf *err)
 {
 	uint64_t total = 0;
 	struct stat sb;
 	int ret;
 
 	*fd = -1;
-	if (lm->uffd)
+	if (cmd->uffd)
 		return 0;
 	for (unsigned int i = 0; i < st->nr_regions; i++)
 		total += st->regions[i].size;
-	*fd = open(lm->path, O_RDONLY | O_CLOEXEC);
+	*fd = open(cmd->mem_path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
-		return err_set(err, -errno, "cannot open memory file %s: %s", lm->path, strerror(errno));
+		return err_set(err, -errno, "cannot open memory file %s: %s", cmd->mem_path,
+			       strerror(errno));
 	if (fstat(*fd, &sb) || (uint64_t)sb.st_size != total) {
 		ret = err_set(err, -EINVAL, "memory file %s is %lld bytes, the snapshot's memory is %llu",
-			      lm->path, (long long)sb.st_size, (unsigned long long)total);
+			      cmd->mem_path, (long long)sb.st_size, (unsigned long long)total);
 		close(*fd);
 		*fd = -1;
 		return ret;
@@ -140,23 +134,23 @@ out_revert:
  * Everything is checked and built aside and only then adopted: a failed
  * load leaves the configuration and the process as they were.
  */
-static int snapshot_load_do(struct vmm *vmm, const char *state_path, const struct load_mem *lm,
-			    const struct snapshot_net_override *ov, unsigned int nr_ov,
-			    bool track_dirty, bool resume, struct err_buf *err)
+static int snapshot_load_do(struct vmm *vmm, const struct snapshot_load_command *cmd,
+			    const struct snapshot_net_override *ov, struct err_buf *err)
 {
 	struct vm_config nc;
 	struct snapshot_state *st = snapshot_state_alloc();
-	struct restore_mem_source src = { .file_fd = -1, .uffd_path = lm->uffd ? lm->path : NULL };
+	struct restore_mem_source src = { .file_fd = -1,
+					  .uffd_path = cmd->uffd ? cmd->mem_path : NULL };
 	int ret;
 
 	if (!st)
 		return err_set(err, -ENOMEM, "out of memory");
 	vm_config_init(&nc);
-	ret = snapshot_state_load(state_path, st, err);
+	ret = snapshot_state_load(cmd->snapshot_path, st, err);
 	if (!ret)
-		ret = snapshot_vm_config(st, ov, nr_ov, &nc, err);
-	if (!ret && lm->huge_pages >= 0) {
-		struct machine_config_update u = { .v.huge_pages = (enum huge_pages)lm->huge_pages,
+		ret = snapshot_vm_config(st, ov, cmd->nr_overrides, &nc, err);
+	if (!ret && cmd->huge_pages >= 0) {
+		struct machine_config_update u = { .v.huge_pages = (enum huge_pages)cmd->huge_pages,
 						   .has_huge_pages = true };
 		struct err_buf why;
 
@@ -167,13 +161,13 @@ static int snapshot_load_do(struct vmm *vmm, const char *state_path, const struc
 				      huge_pages_name(u.v.huge_pages), nc.machine.mem_size_mib);
 	}
 	if (!ret)
-		ret = load_mem_open(lm, st, &src.file_fd, err);
+		ret = load_mem_open(cmd, st, &src.file_fd, err);
 	if (ret) {
 		vm_config_free(&nc);
 		goto out;
 	}
-	nc.machine.track_dirty_pages = track_dirty;
-	ret = load_adopt(vmm, &nc, st, &src, resume, err);
+	nc.machine.track_dirty_pages = cmd->track_dirty_pages;
+	ret = load_adopt(vmm, &nc, st, &src, cmd->resume_vm, err);
 out:
 	if (src.file_fd >= 0)
 		close(src.file_fd);
@@ -184,17 +178,15 @@ out:
 void controller_snapshot_load(struct vmm *vmm, struct metrics *metrics,
 			      const struct snapshot_load_command *cmd, struct api_response *resp)
 {
+	/* The command's strings, in the shape snapshot_vm_config() takes. */
 	struct snapshot_net_override ov[VM_MAX_NETS];
-	struct load_mem lm = { .path = cmd->mem_path, .uffd = cmd->uffd,
-			       .huge_pages = cmd->huge_pages };
 	struct err_buf err;
 
 	for (unsigned int i = 0; i < cmd->nr_overrides; i++) {
 		ov[i].iface_id = cmd->overrides[i].iface_id;
 		ov[i].host_dev_name = cmd->overrides[i].host_dev_name;
 	}
-	if (snapshot_load_do(vmm, cmd->snapshot_path, &lm, ov, cmd->nr_overrides,
-			     cmd->track_dirty_pages, cmd->resume_vm, &err)) {
+	if (snapshot_load_do(vmm, cmd, ov, &err)) {
 		api_response_error(resp, 400, "Load snapshot error: %s", err.msg);
 		return;
 	}
