@@ -134,11 +134,11 @@ static void get_instance_info(struct controller *c, struct api_response *resp)
 static void put_machine_config(struct controller *c, const struct machine_config_update *u,
 			       bool patch, struct api_response *resp)
 {
-	struct vm_config defaults;
+	struct machine_config defaults;
 	struct err_buf err;
 
-	vm_config_init(&defaults);
-	if (machine_config_apply(patch ? &c->vmm->config.machine : &defaults.machine, u,
+	machine_config_init(&defaults);
+	if (machine_config_apply(patch ? &c->vmm->config.machine : &defaults, u,
 				 &c->vmm->config.machine, &err)) {
 		api_response_error(resp, 400, API_FAULT_DESERIALIZE "%s.", err.msg);
 		return;
@@ -342,12 +342,6 @@ static void patch_vm(struct controller *c, enum vm_state_request state, struct a
 	api_response_no_content(resp);
 }
 
-static void put_snapshot_load(struct controller *c, const struct snapshot_load_command *l,
-			      struct api_response *resp)
-{
-	controller_snapshot_load(c->vmm, &c->metrics, l, resp);
-}
-
 /* The GETs: answered from the VMM's state, serialised by api/models/replies.h. */
 static bool serve_get(struct controller *c, enum api_action action, struct api_response *resp)
 {
@@ -421,7 +415,7 @@ static void serve_command(struct controller *c, const struct api_request *req,
 		controller_snapshot_create(c->vmm, &cmd->u.create, resp);
 		break;
 	case CMD_SNAPSHOT_LOAD:
-		put_snapshot_load(c, &cmd->u.load, resp);
+		controller_snapshot_load(c->vmm, &c->metrics, &cmd->u.load, resp);
 		break;
 	case CMD_NONE:
 		api_response_error(resp, 400, "%s is not supported by ignis.",

@@ -21,12 +21,18 @@ const char *huge_pages_name(enum huge_pages hp)
 	return (unsigned int)hp < HUGE_PAGES_COUNT ? huge_pages_names[hp] : "?";
 }
 
+void machine_config_init(struct machine_config *mc)
+{
+	memset(mc, 0, sizeof(*mc));
+	mc->vcpu_count = VM_DEFAULT_VCPUS;
+	mc->mem_size_mib = VM_DEFAULT_MEM_MIB;
+	mc->huge_pages = HUGE_PAGES_NONE;
+}
+
 void vm_config_init(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->machine.vcpu_count = VM_DEFAULT_VCPUS;
-	cfg->machine.mem_size_mib = VM_DEFAULT_MEM_MIB;
-	cfg->machine.huge_pages = HUGE_PAGES_NONE;
+	machine_config_init(&cfg->machine);
 }
 
 void boot_source_free(struct boot_source_config *bs)

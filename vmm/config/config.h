@@ -107,6 +107,8 @@ struct vm_config {
 	unsigned int nr_nets;
 };
 
+/* The defaults (Firecracker's): what a PUT /machine-config starts from. */
+void machine_config_init(struct machine_config *mc);
 void vm_config_init(struct vm_config *cfg);
 void vm_config_free(struct vm_config *cfg);
 
