@@ -190,7 +190,6 @@ static const char *type_name(json_type type)
 /* Parses the body into req->body; Firecracker's SerdeJson error wording on failure. */
 static int parse_body(struct route_ctx *c)
 {
-	static const char prefix[] = "An error occurred when deserializing the json body of a request";
 	json_error_t jerr;
 	json_t *v;
 
@@ -198,13 +197,13 @@ static int parse_body(struct route_ctx *c)
 		return 0;
 	v = json_loadb(c->body, c->body_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (!v)
-		return fail(c, "%s: %s at line %d column %d.", prefix, jerr.text, jerr.line,
+		return fail(c, API_FAULT_DESERIALIZE "%s at line %d column %d.", jerr.text, jerr.line,
 			    jerr.column);
 	if (!json_is_object(v)) {
 		json_type type = json_typeof(v);
 
 		json_decref(v);
-		return fail(c, "%s: invalid type: %s, expected a JSON object.", prefix,
+		return fail(c, API_FAULT_DESERIALIZE "invalid type: %s, expected a JSON object.",
 			    type_name(type));
 	}
 	c->req->body = v;
