@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# e2e: the function guest (scripts/guest/build-fn-rootfs.sh) served from a
+# cold boot and from its snapshot, in the nested bed. One session:
+#   cold  ignis boots the guest (--api-sock with --config-file: read-only
+#         ext4 root, eth0 on tap0); fn-invoke POSTs /invoke until the first
+#         200: the body's sha256 (computed here too), X-Fn-Invocation 1,
+#         then 2 and 3 for two more invocations
+#   snapshot  pause, Full snapshot-create, SIGKILL
+#   file  a fresh ignis loads it (File backend, resume_vm): the first
+#         answer is invocation 4 (the counter in guest RAM went on) with the
+#         right digest, and the next is 5
+#   uffd  the same snapshot through ignis-uffd-handler: invocation 4 again
+#         (the same snapshot), a different body's digest
+#
+# usage: function.sh IGNIS_BINARY [SOURCE_DIR]   (or env IGNIS_BIN, IGNIS_SRC)
+set -euo pipefail
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+e2e_setup "$@"
+# shellcheck source=tests/e2e/net-lib.sh
+. "$E2E_DIR/net-lib.sh"
+net_find_ip
+# shellcheck source=tests/e2e/function-lib.sh
+. "$E2E_DIR/function-lib.sh"
+
+bindir=$(dirname "$IGNIS_BIN")
+for b in ignis-ctl ignis-uffd-handler; do
+	[ -x "$bindir/$b" ] || bed_abort "$b not found next to $IGNIS_BIN (build it)"
+done
+fn_build_artefacts "$E2E_WORK"
+fn_json "$E2E_WORK/fn.json" 128
+
+sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+hello=$(sha hello)
+world=$(sha world)
+
+cat >"$E2E_WORK/inner.sh" <<INNER
+. /bed/net-l1.sh
+IGNIS=/bed/bin/$IGNIS_NAME
+CTL=/bed/bin/ignis-ctl
+FNI=/bed/bin/fn-invoke
+UFFD_HANDLER=/bed/bin/ignis-uffd-handler
+. /bed/function-l1.sh
+fn_net_up
+fn_ig_cold cold hello 3
+fn_ig_snapshot cold
+fn_ig_load file hello 2 File
+fn_ig_stop file
+fn_ig_load uffd world 1 Uffd
+fn_ig_stop uffd
+echo FN_DONE
+INNER
+
+e2e_run_bed "$E2E_WORK/inner.sh" --timeout 600 --bin "$bindir/ignis-ctl" \
+	--bin "$bindir/ignis-uffd-handler" --bin "$FN_INVOKE" --bin "$NET_IP" \
+	--file "$E2E_DIR/net-l1.sh" --file "$E2E_DIR/function-l1.sh" \
+	--file "$FN_ROOTFS:fn-rootfs.ext4"
+
+grep -aq '^FN_DONE' "$E2E_LOG" || bed_fail "the L1 script did not finish (no FN_DONE)"
+if grep -aq ' FN_STEP_FAILED' "$E2E_LOG"; then
+	bed_fail "a step failed: $(grep -a ' FN_STEP_FAILED' "$E2E_LOG" | head -n 3 | tr '\n' ' ')"
+fi
+fn_check_first cold 1 "$hello"
+fn_check_warm cold 2 3
+case "$(e2e_value "cold FN_SNAPSHOT")" in
+ok*) bed_pass "cold: Full snapshot of the served guest ($(e2e_value "cold FN_SNAPSHOT"))" ;;
+*) bed_fail "cold: no snapshot" ;;
+esac
+fn_check_first file 4 "$hello"
+fn_check_warm file 5
+fn_check_first uffd 4 "$world"
+bed_summary "e2e function"
