@@ -11,6 +11,7 @@
 #include "snapshot/snapshot_mem.h"
 #include "snapshot/snapshot_vm.h"
 #include "snapshot/state.h"
+#include "vmm/config/compare.h"
 #include "vmm/kvm/snapshot_timing.h"
 #include "vmm/util/log.h"
 
@@ -91,42 +92,124 @@ static int load_mem_open(const struct snapshot_load_command *cmd, const struct s
 }
 
 /*
- * Makes @nc the configuration, builds its microVM on @src, restores @st into
- * it and starts it. On failure @nc is freed and vmm->config is back to what
- * it was; on success the configuration it replaced is freed. Closes
- * src->file_fd once the memory no longer needs it.
+ * Makes @nc the configuration and starts @vm, built from it and restored.
+ * On failure @nc is freed, vmm->config is back to what it was and @vm is
+ * gone; on success the configuration it replaced is freed.
  */
-static int load_adopt(struct vmm *vmm, struct vm_config *nc, const struct snapshot_state *st,
-		      struct restore_mem_source *src, bool resume, struct err_buf *err)
+static int load_adopt(struct vmm *vmm, struct vm_config *nc, struct vm *vm, bool resume,
+		      struct err_buf *err)
 {
 	struct vm_config saved = vmm->config;
-	struct vm *vm;
 	int ret;
 
 	nc->serial = saved.serial; /* PUT /serial before a load still applies */
 	vmm->config = *nc;
-	vm = vmm_build_for_restore(vmm, src, err);
-	ret = vm ? snapshot_vm_restore(vm, st, err) : -EINVAL;
+	ret = vmm_start_restored(vmm, vm, resume, err);
 	if (ret) {
-		if (vm) {
-			vm_destroy(vm);
-			free(vm);
-		}
-		goto out_revert;
+		vmm->config.serial.serial_out_path = NULL;
+		vm_config_free(&vmm->config);
+		vmm->config = saved;
+		return ret;
+	}
+	saved.serial.serial_out_path = NULL;
+	vm_config_free(&saved);
+	return 0;
+}
+
+/* Builds @nc's microVM on @src and restores @st into it; NULL with @err. */
+static struct vm *load_build(struct vmm *vmm, const struct vm_config *nc,
+			     const struct snapshot_state *st, struct restore_mem_source *src,
+			     struct err_buf *err)
+{
+	struct vm *vm = vmm_build_for_restore(vmm, nc, src, err);
+
+	if (vm && snapshot_vm_restore(vm, st, err)) {
+		vm_destroy(vm);
+		free(vm);
+		vm = NULL;
 	}
 	/* The mapping (or the copy in huge pages) holds the file; the fd is no longer needed. */
 	close(src->file_fd);
 	src->file_fd = -1;
-	ret = vmm_start_restored(vmm, vm, resume, err);
-	if (ret)
-		goto out_revert;
-	saved.serial.serial_out_path = NULL;
-	vm_config_free(&saved);
+	return vm;
+}
+
+/* Why a pre-warmed process cannot take this load as it is; 0 if it can. */
+static int prewarmed_check(const struct vmm *vmm, const struct snapshot_load_command *cmd,
+			   const struct vm_config *nc, struct err_buf *err)
+{
+	char why[256];
+
+	if (cmd->uffd)
+		return err_set(err, -EINVAL,
+			       "this process is pre-warmed (--prewarm) for the File memory backend; "
+			       "a Uffd load needs a process started without --prewarm");
+	if (cmd->nr_overrides)
+		return err_set(err, -EINVAL,
+			       "network_overrides cannot change a pre-warmed microVM: its TAPs are "
+			       "open already");
+	if (vmm->config.serial.serial_out_path)
+		return err_set(err, -EINVAL,
+			       "PUT /serial came after --prewarm built the console; start the "
+			       "process without --prewarm to use it");
+	if (vm_config_compare(nc, &vmm->prewarmed_config, why, sizeof(why)))
+		return err_set(err, -EINVAL, "the snapshot does not match the pre-warmed microVM: %s",
+			       why);
 	return 0;
-out_revert:
-	vmm->config.serial.serial_out_path = NULL;
-	vm_config_free(&vmm->config);
-	vmm->config = saved;
+}
+
+/*
+ * The pre-warmed microVM takes the snapshot: its reserved RAM becomes the
+ * memory file (same address, so the memory slots stand), then the saved
+ * state goes in. A refusal leaves it pre-warmed; a failure after the memory
+ * was replaced discards it, and the process can still load the normal way.
+ */
+static struct vm *prewarmed_fill(struct vmm *vmm, const struct snapshot_load_command *cmd,
+				 const struct vm_config *nc, const struct snapshot_state *st,
+				 int fd, struct err_buf *err)
+{
+	struct vm *vm;
+	int ret = prewarmed_check(vmm, cmd, nc, err);
+
+	if (ret)
+		return NULL;
+	vm = vmm_take_prewarmed(vmm);
+	ret = guest_mem_map_file_over(&vm->mem, fd);
+	if (ret)
+		err_set(err, ret, "cannot map the memory file over the pre-warmed memory: %s",
+			strerror(-ret));
+	else
+		ret = snapshot_vm_restore(vm, st, err);
+	if (ret) {
+		pr_warn("pre-warmed microVM discarded after a failed load");
+		vm_destroy(vm);
+		free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+/* Reads @cmd's state file into @st and the configuration it implies into @nc. */
+static int load_config(const struct snapshot_load_command *cmd,
+		       const struct snapshot_net_override *ov, struct snapshot_state *st,
+		       struct vm_config *nc, struct err_buf *err)
+{
+	int ret = snapshot_state_load(cmd->snapshot_path, st, err);
+
+	if (!ret)
+		ret = snapshot_vm_config(st, ov, cmd->nr_overrides, nc, err);
+	if (!ret && cmd->huge_pages >= 0) {
+		struct machine_config_update u = { .v.huge_pages = (enum huge_pages)cmd->huge_pages,
+						   .has_huge_pages = true };
+		struct err_buf why;
+
+		if (machine_config_apply(&nc->machine, &u, &nc->machine, &why))
+			ret = err_set(err, -EINVAL,
+				      "huge_pages \"%s\" needs a memory size that is a multiple of "
+				      "2 MiB; the snapshot has %u MiB",
+				      huge_pages_name(u.v.huge_pages), nc->machine.mem_size_mib);
+	}
+	nc->machine.track_dirty_pages = cmd->track_dirty_pages;
 	return ret;
 }
 
@@ -141,36 +224,57 @@ static int snapshot_load_do(struct vmm *vmm, const struct snapshot_load_command 
 	struct snapshot_state *st = snapshot_state_alloc();
 	struct restore_mem_source src = { .file_fd = -1,
 					  .uffd_path = cmd->uffd ? cmd->mem_path : NULL };
+	struct vm *vm = NULL;
 	int ret;
 
 	if (!st)
 		return err_set(err, -ENOMEM, "out of memory");
 	vm_config_init(&nc);
-	ret = snapshot_state_load(cmd->snapshot_path, st, err);
-	if (!ret)
-		ret = snapshot_vm_config(st, ov, cmd->nr_overrides, &nc, err);
-	if (!ret && cmd->huge_pages >= 0) {
-		struct machine_config_update u = { .v.huge_pages = (enum huge_pages)cmd->huge_pages,
-						   .has_huge_pages = true };
-		struct err_buf why;
-
-		if (machine_config_apply(&nc.machine, &u, &nc.machine, &why))
-			ret = err_set(err, -EINVAL,
-				      "huge_pages \"%s\" needs a memory size that is a multiple of "
-				      "2 MiB; the snapshot has %u MiB",
-				      huge_pages_name(u.v.huge_pages), nc.machine.mem_size_mib);
-	}
+	ret = load_config(cmd, ov, st, &nc, err);
 	if (!ret)
 		ret = load_mem_open(cmd, st, &src.file_fd, err);
-	if (ret) {
-		vm_config_free(&nc);
-		goto out;
+	if (!ret) {
+		vm = vmm->prewarmed ? prewarmed_fill(vmm, cmd, &nc, st, src.file_fd, err)
+				    : load_build(vmm, &nc, st, &src, err);
+		if (!vm)
+			ret = -EINVAL;
 	}
-	nc.machine.track_dirty_pages = cmd->track_dirty_pages;
-	ret = load_adopt(vmm, &nc, st, &src, cmd->resume_vm, err);
-out:
+	if (!ret)
+		ret = load_adopt(vmm, &nc, vm, cmd->resume_vm, err);
+	else
+		vm_config_free(&nc);
 	if (src.file_fd >= 0)
 		close(src.file_fd);
+	snapshot_state_free(st);
+	return ret;
+}
+
+/* --prewarm: the microVM of @state_path's configuration, built before any load. */
+int controller_snapshot_prewarm(struct vmm *vmm, const char *state_path, struct err_buf *err)
+{
+	struct snapshot_state *st = snapshot_state_alloc();
+	struct vm_config nc;
+	int ret;
+
+	if (!st)
+		return err_set(err, -ENOMEM, "out of memory");
+	vm_config_init(&nc);
+	ret = snapshot_state_load(state_path, st, err);
+	if (!ret)
+		ret = snapshot_vm_config(st, NULL, 0, &nc, err);
+	if (!ret && nc.machine.huge_pages == HUGE_PAGES_2M)
+		ret = err_set(err, -ENOTSUP,
+			      "--prewarm: snapshots of microVMs with huge_pages 2M are not supported "
+			      "(their memory is read in, not mapped)");
+	if (!ret)
+		ret = vmm_prewarm(vmm, &nc, err);
+	if (!ret)
+		pr_info("pre-warmed for snapshots like %s: %u vCPU(s), %u MiB, %u drive(s), "
+			"%u network interface(s)",
+			state_path, vmm->prewarmed_config.machine.vcpu_count,
+			vmm->prewarmed_config.machine.mem_size_mib, vmm->prewarmed_config.nr_drives,
+			vmm->prewarmed_config.nr_nets);
+	vm_config_free(&nc);
 	snapshot_state_free(st);
 	return ret;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * PUT /snapshot/create and PUT /snapshot/load, for controller_handle()
- * (internal to ignis_controller). Each carries out its typed command (parsed
+ * (internal to ignis_controller; main.c calls the --prewarm one). Each carries out its typed command (parsed
  * on the API thread, api/models/snapshot.c) and answers @resp with
  * Firecracker's statuses and error strings. The pre-/post-boot
  * and "load after configuring" rules are the caller's, checked before these
@@ -27,5 +27,15 @@ void controller_snapshot_create(struct vmm *vmm, const struct snapshot_create_co
  */
 void controller_snapshot_load(struct vmm *vmm, struct metrics *metrics,
 			      const struct snapshot_load_command *cmd, struct api_response *resp);
+
+/*
+ * --prewarm STATE: builds the microVM that @state_path's snapshot needs (KVM
+ * VM, irqchip, vCPUs, memory slots over reserved RAM, devices with their
+ * files and TAPs open) and keeps it for the next load, which then only maps
+ * the memory file, sets the saved state and starts it. A load of a snapshot
+ * that needs another microVM is refused and leaves it pre-warmed. 0 or
+ * -errno with @err.
+ */
+int controller_snapshot_prewarm(struct vmm *vmm, const char *state_path, struct err_buf *err);
 
 #endif

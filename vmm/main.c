@@ -23,6 +23,7 @@
 #include "snapshot/format/format.h"
 #include "vmm/config/config.h"
 #include "vmm/controller.h"
+#include "vmm/controller_snapshot.h"
 #include "vmm/kvm/vcpu.h"
 #include "vmm/security/seccomp.h"
 #include "vmm/util/clock.h"
@@ -45,6 +46,7 @@ enum {
 
 struct cli {
 	const char *config_file;
+	const char *prewarm; /* --prewarm STATE: ignis extension */
 	const char *api_sock;
 	const char *metrics_path;
 	size_t max_payload;
@@ -79,6 +81,7 @@ enum {
 	OPT_PRINT_SECCOMP_STATS,
 	OPT_SNAPSHOT_VERSION,
 	OPT_DESCRIBE_SNAPSHOT,
+	OPT_PREWARM,
 	OPT_IGNORED_VALUE, /* accepted for Firecracker compatibility; not used yet */
 	OPT_IGNORED_FLAG,
 };
@@ -106,6 +109,7 @@ static const struct option options[] = {
 	{ "print-seccomp-stats", no_argument, NULL, OPT_PRINT_SECCOMP_STATS },
 	{ "snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION },
 	{ "describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT },
+	{ "prewarm", required_argument, NULL, OPT_PREWARM },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -115,6 +119,7 @@ static void usage(FILE *out)
 		"Usage: ignis [OPTIONS]\n"
 		"  --no-api                  run without the API server (needs --config-file)\n"
 		"  --config-file FILE        Firecracker-schema JSON; configures and starts the microVM\n"
+		"  --prewarm STATE           pre-build this snapshot's microVM for a faster File load\n"
 		"  --boot-timer              log the guest boot time when init writes 123 to 0xC0000000\n"
 		"  --id ID                   microVM id (default anonymous-instance)\n"
 		"  --api-sock PATH           API socket (default " DEFAULT_API_SOCK ")\n"
@@ -161,6 +166,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_API_SOCK: cli->api_sock = optarg; break;
 		case OPT_ID: cli->id = optarg; break;
 		case OPT_CONFIG_FILE: cli->config_file = optarg; break;
+		case OPT_PREWARM: cli->prewarm = optarg; break;
 		case OPT_NO_API: cli->no_api = true; break;
 		case OPT_BOOT_TIMER: cli->boot_timer = true; break;
 		case OPT_LEVEL: cli->level = optarg; break;
@@ -213,6 +219,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	}
 	if (cli->no_api && !cli->config_file) {
 		fprintf(stderr, "ignis: --no-api requires --config-file\n");
+		return -EINVAL;
+	}
+	if (cli->prewarm && (cli->config_file || cli->no_api)) {
+		fprintf(stderr, "ignis: --prewarm (for a later load) takes no --config-file, --no-api\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -516,6 +526,7 @@ int main(int argc, char **argv)
 	uint64_t start_cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	struct api_glue glue = { 0 };
 	struct api_server *server = NULL;
+	struct err_buf prewarm_err = { "" };
 	struct seccomp_filters filters;
 	bool seccomp_on;
 	struct vmm *vmm;
@@ -548,6 +559,12 @@ int main(int argc, char **argv)
 		close(sfd);
 		seccomp_filters_free(&filters);
 		return EXIT_GENERIC;
+	}
+	/* Before the API listens: its socket appearing means the process is ready to load. */
+	if (cli.prewarm && controller_snapshot_prewarm(vmm, cli.prewarm, &prewarm_err)) {
+		pr_err("--prewarm %s: %s", cli.prewarm, prewarm_err.msg);
+		code = EXIT_BAD_CONFIGURATION;
+		goto out;
 	}
 	if (setup_controller(&cli, vmm, start_wall, start_cpu, &glue, &server)) {
 		code = EXIT_GENERIC;

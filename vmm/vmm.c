@@ -118,6 +118,7 @@ int vmm_init(struct vmm *vmm, const struct vmm_opts *opts, struct err_buf *err)
 	vmm->opts = *opts;
 	vmm->exit_fd = vmm->console_space_fd = vmm->console_in_fd = -1;
 	vm_config_init(&vmm->config);
+	vm_config_init(&vmm->prewarmed_config);
 	atomic_init(&vmm->exit_requested, false);
 	atomic_init(&vmm->exit_code, 0);
 	vmm->exit_handler.fn = on_exit_fd;
@@ -217,8 +218,8 @@ int vmm_start(struct vmm *vmm, struct err_buf *err)
 	return 0;
 }
 
-struct vm *vmm_build_for_restore(struct vmm *vmm, const struct restore_mem_source *mem,
-				 struct err_buf *err)
+struct vm *vmm_build_for_restore(struct vmm *vmm, const struct vm_config *cfg,
+				 const struct restore_mem_source *mem, struct err_buf *err)
 {
 	struct vm_opts vo;
 	struct vm *vm;
@@ -233,10 +234,36 @@ struct vm *vmm_build_for_restore(struct vmm *vmm, const struct restore_mem_sourc
 		err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (vm_create_for_restore(vm, &vmm->config, &vo, mem, err)) {
+	if (vm_create_for_restore(vm, cfg, &vo, mem, err)) {
 		free(vm);
 		return NULL;
 	}
+	return vm;
+}
+
+int vmm_prewarm(struct vmm *vmm, struct vm_config *cfg, struct err_buf *err)
+{
+	const struct restore_mem_source reserve = { .file_fd = -1, .reserve = true };
+	struct vm *vm;
+
+	if (vmm->prewarmed)
+		return err_set(err, -EEXIST, "this process is already pre-warmed");
+	vm = vmm_build_for_restore(vmm, cfg, &reserve, err);
+	if (!vm)
+		return -EINVAL;
+	vmm->prewarmed = vm;
+	vmm->prewarmed_config = *cfg;
+	vm_config_init(cfg);
+	return 0;
+}
+
+struct vm *vmm_take_prewarmed(struct vmm *vmm)
+{
+	struct vm *vm = vmm->prewarmed;
+
+	vmm->prewarmed = NULL;
+	vm_config_free(&vmm->prewarmed_config);
+	vm_config_init(&vmm->prewarmed_config);
 	return vm;
 }
 
@@ -295,6 +322,12 @@ int vmm_run(struct vmm *vmm)
 
 void vmm_destroy(struct vmm *vmm)
 {
+	struct vm *pre = vmm_take_prewarmed(vmm);
+
+	if (pre) {
+		vm_destroy(pre);
+		free(pre);
+	}
 	if (vmm->vm) {
 		vm_destroy(vmm->vm);
 		free(vmm->vm);

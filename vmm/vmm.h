@@ -40,6 +40,12 @@ struct vmm {
 	struct event_loop loop;
 	struct vm_config config;
 	struct vm *vm; /* NULL until started */
+	/*
+	 * --prewarm: a microVM built from a snapshot's configuration, not yet
+	 * started, its RAM a reservation; the next load fills and adopts it.
+	 */
+	struct vm *prewarmed;
+	struct vm_config prewarmed_config;
 	enum vmm_state state;
 
 	int exit_fd;  /* eventfd: someone asked the microVM to stop */
@@ -60,13 +66,21 @@ void vmm_destroy(struct vmm *vmm);
 /* InstanceStart: builds the microVM from vmm->config and runs its vCPUs. */
 int vmm_start(struct vmm *vmm, struct err_buf *err);
 /*
- * Snapshot load: builds (not starts) a microVM from vmm->config with its RAM
- * from @mem (restore_mem.h); NULL with @err on failure, nothing left behind. The
- * caller loads the saved state into it, then vmm_start_restored() adopts it
- * (or vm_destroy() + free() drop it).
+ * Snapshot load: builds (not starts) a microVM from @cfg with its RAM from
+ * @mem (restore_mem.h); NULL with @err on failure, nothing left behind. The
+ * caller loads the saved state into it, makes @cfg vmm->config, then
+ * vmm_start_restored() adopts it (or vm_destroy() + free() drop it).
  */
-struct vm *vmm_build_for_restore(struct vmm *vmm, const struct restore_mem_source *mem,
-				 struct err_buf *err);
+struct vm *vmm_build_for_restore(struct vmm *vmm, const struct vm_config *cfg,
+				 const struct restore_mem_source *mem, struct err_buf *err);
+/*
+ * --prewarm: builds the microVM of @cfg (a snapshot's configuration) with
+ * reserved RAM and keeps it, with @cfg, in vmm->prewarmed; @cfg is taken
+ * over on success (left to the caller on failure). 0 or -errno with @err.
+ */
+int vmm_prewarm(struct vmm *vmm, struct vm_config *cfg, struct err_buf *err);
+/* Hands the pre-warmed microVM to the caller (NULL if none) and forgets its configuration. */
+struct vm *vmm_take_prewarmed(struct vmm *vmm);
 int vmm_start_restored(struct vmm *vmm, struct vm *vm, bool resume, struct err_buf *err);
 /* Firecracker's PATCH /vm: idempotent; -EINVAL before start. */
 int vmm_pause(struct vmm *vmm);

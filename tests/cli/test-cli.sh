@@ -64,6 +64,14 @@ expect "network rate limiters refused clearly" 152 "iface .eth0.: tx_rate_limite
 expect "one TAP for two interfaces" 152 "iface .eth1.: host_dev_name .tap0. is already used by iface .eth0." -- --no-api --config-file "$(cfg '{"network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}, {"iface_id": "eth1", "host_dev_name": "tap0"}]}')"
 expect "an API socket in a missing directory fails clearly" 1 "cannot start the API server on /nonexistent-dir/api.sock" -- --api-sock /nonexistent-dir/api.sock
 expect "bad --http-api-max-payload-size" 153 "invalid --http-api-max-payload-size .lots." -- --http-api-max-payload-size lots
+expect "--prewarm with --config-file" 153 "--prewarm \(for a later load\) takes no --config-file" -- --prewarm x --config-file y
+expect "--prewarm of a missing state file, before any socket" 152 "--prewarm .*nope.state: cannot open snapshot state" -- --api-sock "$work/pre.sock" --prewarm "$work/nope.state"
+expect "--prewarm of a non-snapshot" 152 "--prewarm .*junk.state: .*not an ignis snapshot state file" -- --api-sock "$work/pre.sock" --prewarm "$work/junk.state"
+if [ -e "$work/pre.sock" ]; then
+	echo "FAIL: a failed --prewarm left an API socket behind"; fail=$((fail + 1))
+else
+	echo "PASS: a failed --prewarm never opened its API socket"; pass=$((pass + 1))
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

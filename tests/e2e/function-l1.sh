@@ -65,7 +65,7 @@ fn_invoke() {
 
 # fn_ignis_log TAG FILE: ignis's timing lines and its warnings/errors.
 fn_ignis_log() {
-	grep -a -E 'first vCPU exit|API server listening|snapshot (create|load)|ERROR|WARN' "$2" |
+	grep -a -E 'first vCPU exit|API server listening|pre-warmed|snapshot (create|load)|ERROR|WARN' "$2" |
 		tail -n 12 | sed "s/^/$1 FN_LOG /"
 }
 
@@ -75,11 +75,12 @@ ctl() {
 	$CTL --api-sock "$_s" --timeout 300 "$@"
 }
 
-# fn_ig_cold TAG BODY COUNT: ignis boots the guest from /bed/fn.json, API on
-# /run/fn.sock, timed from the exec of ignis. Sets ig_pid.
+# fn_ig_cold TAG BODY COUNT [CONFIG]: ignis boots the guest from CONFIG
+# (default /bed/fn.json), API on /run/fn.sock, timed from the exec of
+# ignis. Sets ig_pid.
 fn_ig_cold() {
 	rm -f /run/fn.sock
-	fn_invoke "$1" "$2" "$3" -- "$IGNIS" --api-sock /run/fn.sock --config-file /bed/fn.json
+	fn_invoke "$1" "$2" "$3" -- "$IGNIS" --api-sock /run/fn.sock --config-file "${4:-/bed/fn.json}"
 	ig_pid=$fn_pid
 }
 
@@ -116,6 +117,24 @@ fn_ig_load() {
 	fn_wait_sock /run/fn.sock || echo "$1 FN_STEP_FAILED no API socket"
 	fn_invoke "$1" "$2" "$3" -w -- "$CTL" --api-sock /run/fn.sock --timeout 240 \
 		snapshot-load "$SNAP_STATE" "$_mem" --resume $_flag
+	grep -a -q . "/bed/$1.cmd" && sed "s/^/$1 FN_LOAD_ANSWER /" "/bed/$1.cmd" | head -n 3
+}
+
+# fn_ig_prewarm TAG [STATE]: ignis started with --prewarm STATE (default
+# SNAP_STATE); not timed: its API socket appears once the microVM is built.
+fn_ig_prewarm() {
+	rm -f /run/fn.sock
+	"$IGNIS" --api-sock /run/fn.sock --prewarm "${2:-$SNAP_STATE}" </dev/null >"/bed/$1.con" 2>&1 &
+	ig_pid=$!
+	h_pid=""
+	fn_wait_sock /run/fn.sock || echo "$1 FN_STEP_FAILED no API socket after --prewarm"
+}
+
+# fn_ig_load_into TAG BODY COUNT: the File load of SNAP_STATE into the
+# ignis already on /run/fn.sock, timed to the first 200 as in fn_ig_load.
+fn_ig_load_into() {
+	fn_invoke "$1" "$2" "$3" -w -- "$CTL" --api-sock /run/fn.sock --timeout 240 \
+		snapshot-load "$SNAP_STATE" "$SNAP_MEM" --resume
 	grep -a -q . "/bed/$1.cmd" && sed "s/^/$1 FN_LOAD_ANSWER /" "/bed/$1.cmd" | head -n 3
 }
 

@@ -81,3 +81,14 @@ fn_check_warm() {
 		i=$((i + 1))
 	done
 }
+
+# fn_check_refused KIND TEXT: the load answered "mismatch KIND ..." holds TEXT.
+fn_check_refused() {
+	local answer
+	answer=$(e2e_value "mismatch $1")
+	if printf '%s' "$answer" | grep -q -F -- "$2"; then
+		bed_pass "mismatch: load refused: $answer"
+	else
+		bed_fail "mismatch: want a refusal with '$2', got '${answer:-nothing}'"
+	fi
+}

@@ -4,13 +4,19 @@
 #   cold  ignis boots the guest (--api-sock with --config-file: read-only
 #         ext4 root, eth0 on tap0); fn-invoke POSTs /invoke until the first
 #         200: the body's sha256 (computed here too), X-Fn-Invocation 1,
-#         then 2 and 3 for two more invocations
+#         then 2, 3 and 4 for three more invocations
 #   snapshot  pause, Full snapshot-create, SIGKILL
 #   file  a fresh ignis loads it (File backend, resume_vm): the first
-#         answer is invocation 4 (the counter in guest RAM went on) with the
-#         right digest, and the next is 5
-#   uffd  the same snapshot through ignis-uffd-handler: invocation 4 again
+#         answer is invocation 5 (the counter in guest RAM went on) with the
+#         right digest, and the next is 6
+#   uffd  the same snapshot through ignis-uffd-handler: invocation 5 again
 #         (the same snapshot), a different body's digest
+#   pre   a fresh ignis started with --prewarm of that snapshot loads it
+#         (File): invocation 5 again, then 6
+#   mismatch  a 96 MiB guest's snapshot (small) is refused by a process
+#         pre-warmed for the 128 MiB one, with the field that differs; so
+#         is a Uffd load; the process is still "Not started" and then loads
+#         the snapshot it was pre-warmed for: invocation 5
 #
 # usage: function.sh IGNIS_BINARY [SOURCE_DIR]   (or env IGNIS_BIN, IGNIS_SRC)
 set -euo pipefail
@@ -30,6 +36,7 @@ for b in ignis-ctl ignis-uffd-handler; do
 done
 fn_build_artefacts "$E2E_WORK"
 fn_json "$E2E_WORK/fn.json" 128
+fn_json "$E2E_WORK/fn-small.json" 96
 
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 hello=$(sha hello)
@@ -43,12 +50,26 @@ FNI=/bed/bin/fn-invoke
 UFFD_HANDLER=/bed/bin/ignis-uffd-handler
 . /bed/function-l1.sh
 fn_net_up
-fn_ig_cold cold hello 3
+fn_ig_cold cold hello 4
 fn_ig_snapshot cold
 fn_ig_load file hello 2 File
 fn_ig_stop file
 fn_ig_load uffd world 1 Uffd
 fn_ig_stop uffd
+fn_ig_prewarm pre
+fn_ig_load_into pre hello 2
+fn_ig_stop pre
+
+SNAP_STATE=/bed/small.state SNAP_MEM=/bed/small.mem
+fn_ig_cold small hello 1 /bed/fn-small.json
+fn_ig_snapshot small
+SNAP_STATE=/bed/fn.state SNAP_MEM=/bed/fn.mem
+fn_ig_prewarm mismatch
+echo "mismatch FN_REFUSED_SHAPE \$(\$CTL --api-sock /run/fn.sock snapshot-load /bed/small.state /bed/small.mem --resume 2>&1 | tr '\n' ' ')"
+echo "mismatch FN_REFUSED_UFFD \$(\$CTL --api-sock /run/fn.sock snapshot-load /bed/fn.state /run/no-handler.sock --resume --uffd 2>&1 | tr '\n' ' ')"
+echo "mismatch FN_STATE \$(\$CTL --api-sock /run/fn.sock info 2>&1 | tr -d '\n ')"
+fn_ig_load_into mismatch hello 1
+fn_ig_stop mismatch
 echo FN_DONE
 INNER
 
@@ -62,12 +83,26 @@ if grep -aq ' FN_STEP_FAILED' "$E2E_LOG"; then
 	bed_fail "a step failed: $(grep -a ' FN_STEP_FAILED' "$E2E_LOG" | head -n 3 | tr '\n' ' ')"
 fi
 fn_check_first cold 1 "$hello"
-fn_check_warm cold 2 3
+fn_check_warm cold 2 3 4
 case "$(e2e_value "cold FN_SNAPSHOT")" in
 ok*) bed_pass "cold: Full snapshot of the served guest ($(e2e_value "cold FN_SNAPSHOT"))" ;;
 *) bed_fail "cold: no snapshot" ;;
 esac
-fn_check_first file 4 "$hello"
-fn_check_warm file 5
-fn_check_first uffd 4 "$world"
+fn_check_first file 5 "$hello"
+fn_check_warm file 6
+fn_check_first uffd 5 "$world"
+fn_check_first pre 5 "$hello"
+fn_check_warm pre 6
+if grep -aq '^pre FN_LOG .*pre-warmed for snapshots like /bed/fn.state' "$E2E_LOG"; then
+	bed_pass "pre: ignis logged what it pre-warmed"
+else
+	bed_fail "pre: no 'pre-warmed for snapshots like' log line"
+fi
+fn_check_refused FN_REFUSED_SHAPE "does not match the pre-warmed microVM: mem_size_mib 96 here, 128 in the pre-warmed microVM"
+fn_check_refused FN_REFUSED_UFFD "a Uffd load needs a process started without --prewarm"
+case "$(e2e_value "mismatch FN_STATE")" in
+*'"state":"Notstarted"'*) bed_pass "mismatch: after the refusals the process is still Not started" ;;
+*) bed_fail "mismatch: GET / after the refusals: $(e2e_value "mismatch FN_STATE")" ;;
+esac
+fn_check_first mismatch 5 "$hello"
 bed_summary "e2e function"

@@ -136,6 +136,20 @@ int guest_mem_map_file(struct guest_mem *mem, const struct guest_range *ranges, 
 	return 0;
 }
 
+int guest_mem_map_file_over(struct guest_mem *mem, int fd)
+{
+	void *p;
+
+	if (!mem->mapping || mem->mapping_len != mem->total_size)
+		return -EINVAL;
+	p = mmap(mem->mapping, mem->total_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, mem->total_size, MADV_DONTFORK);
+	return 0;
+}
+
 void guest_mem_free(struct guest_mem *mem)
 {
 	if (mem->mapping)

@@ -56,6 +56,14 @@ int guest_mem_alloc_error(int ret, const struct machine_config *mc, struct err_b
  */
 int guest_mem_map_file(struct guest_mem *mem, const struct guest_range *ranges, unsigned int nr,
 		       int fd);
+/*
+ * Replaces the contents of @mem's mapping (guest_mem_alloc, no huge pages)
+ * with @fd, MAP_PRIVATE and MAP_FIXED at the same host address: memory slots
+ * registered over it stay valid (KVM follows the new pages through its MMU
+ * notifier). For a pre-warmed load. 0 or -errno; after a failure the
+ * mapping's contents are undefined (the caller discards the microVM).
+ */
+int guest_mem_map_file_over(struct guest_mem *mem, int fd);
 void guest_mem_free(struct guest_mem *mem);
 /*
  * From now on every VMM write through guest_mem_write(), guest_mem_clear() and

@@ -272,6 +272,10 @@ int restore_mem_setup(struct guest_mem *mem, const struct machine_config *mc,
 	keep->loop = NULL;
 	if (src->uffd_path)
 		return setup_uffd(mem, mc, ranges, nr, src->uffd_path, loop, keep, err);
+	if (src->reserve) {
+		ret = guest_mem_alloc(mem, ranges, nr, HUGE_PAGES_NONE);
+		return ret ? guest_mem_alloc_error(ret, mc, err) : 0;
+	}
 	if (mc->huge_pages == HUGE_PAGES_2M)
 		return read_file_into(mem, mc, ranges, nr, src->file_fd, err);
 	ret = guest_mem_map_file(mem, ranges, nr, src->file_fd);

@@ -7,6 +7,8 @@
  *   mapping's page cache, so Transparent changes nothing here).
  * - File, 2M: hugetlbfs RAM (a file cannot be mapped onto hugetlb pages),
  *   the memory file read into it eagerly.
+ * - Reserve (a pre-warmed process): anonymous RAM without contents, for the
+ *   load to map the memory file over, at the same address.
  * - Uffd: anonymous (or hugetlbfs) RAM registered with a userfaultfd that
  *   is handed to an external page-fault handler over a Unix socket, in
  *   Firecracker's format (snapshot/uffd_regions.h). The handler then fills
@@ -23,6 +25,11 @@
 struct restore_mem_source {
 	int file_fd;           /* File: the memory file (its size already checked) */
 	const char *uffd_path; /* Uffd: the handler's socket; NULL for File */
+	/*
+	 * Pre-warm (--prewarm): neither; anonymous RAM of the right size that
+	 * a later load replaces with the memory file (guest_mem_map_file_over).
+	 */
+	bool reserve;
 };
 
 /* What a Uffd-backed VM keeps open for its whole life; -1 when unused. */
