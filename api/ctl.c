@@ -54,6 +54,7 @@ static void usage(FILE *out)
 		"  snapshot-load SNAP MEM [--resume] [--uffd] [--track-dirty-pages]\n"
 		"                             PUT /snapshot/load; --uffd: MEM is the UFFD socket;\n"
 		"                             --track-dirty-pages: allow Diff snapshots after it\n"
+		"  snapshot-rewind [--resume] PUT /snapshot/rewind (ignis): back to the loaded snapshot\n"
 		"  ctrl-alt-del               PUT /actions SendCtrlAltDel\n"
 		"  flush-metrics              PUT /actions FlushMetrics\n"
 		"  raw METHOD PATH [BODY]     any request; BODY @FILE reads a file, - reads stdin\n"
@@ -459,6 +460,13 @@ static int run(struct ctl *ctl, const char *cmd, int argc, char **argv)
 		ret = parse_cmd_args(cmd, argc, argv, 2, 2, snap_load_flags, &a);
 		return ret ? ret : cmd_snapshot_load(ctl, a.pos[0], a.pos[1], a.resume, a.uffd,
 							 a.track);
+	}
+	if (strcmp(cmd, "snapshot-rewind") == 0) {
+		static const char *const rewind_flags[] = { "--resume", NULL };
+
+		ret = parse_cmd_args(cmd, argc, argv, 0, 0, rewind_flags, &a);
+		return ret ? ret : call_json(ctl, "PUT", "/snapshot/rewind",
+					     json_pack("{s:b}", "resume_vm", a.resume));
 	}
 	if (strcmp(cmd, "raw") == 0) {
 		ret = parse_cmd_args(cmd, argc, argv, 2, 3, NULL, &a);

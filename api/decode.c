@@ -56,6 +56,9 @@ static int parse_body(enum api_action action, json_t *body, struct api_command *
 	case API_PUT_SNAPSHOT_LOAD:
 		cmd->kind = CMD_SNAPSHOT_LOAD;
 		return snapshot_load_parse(body, &cmd->u.load, err);
+	case API_PUT_SNAPSHOT_REWIND:
+		cmd->kind = CMD_SNAPSHOT_REWIND;
+		return snapshot_rewind_parse(body, &cmd->u.rewind, err);
 	default:
 		cmd->kind = CMD_NONE;
 		return 0;
@@ -78,6 +81,9 @@ int api_request_decode(struct api_request *req)
 		cmd->invalid = true;
 		snprintf(cmd->fault, sizeof(cmd->fault), API_FAULT_DESERIALIZE "%s.", err.msg);
 	}
+	/* The one command whose every field is optional: no body means the defaults. */
+	if (!req->body && req->action == API_PUT_SNAPSHOT_REWIND)
+		cmd->kind = CMD_SNAPSHOT_REWIND;
 	json_decref(req->body);
 	req->body = NULL;
 	req->cmd = cmd;

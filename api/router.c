@@ -34,6 +34,7 @@ static const char *const action_names[API_ACTION_COUNT] = {
 	[API_PUT_SERIAL] = "PUT /serial",
 	[API_PUT_SNAPSHOT_CREATE] = "PUT /snapshot/create",
 	[API_PUT_SNAPSHOT_LOAD] = "PUT /snapshot/load",
+	[API_PUT_SNAPSHOT_REWIND] = "PUT /snapshot/rewind",
 	[API_PUT_CPU_CONFIG] = "PUT /cpu-config",
 	[API_DELETE_DRIVE] = "DELETE /drives/{id}",
 	[API_DELETE_NETWORK_INTERFACE] = "DELETE /network-interfaces/{id}",
@@ -327,6 +328,8 @@ static int route_put(struct route_ctx *c)
 			return route_with_body(c, API_PUT_SNAPSHOT_CREATE);
 		if (is(&next, "load"))
 			return route_with_body(c, API_PUT_SNAPSHOT_LOAD);
+		if (is(&next, "rewind"))
+			return route_with_body(c, API_PUT_SNAPSHOT_REWIND);
 		return fail(c, "Invalid request method and/or path: PUT /snapshot/%.*s.",
 			    (int)next.len, next.p);
 	}

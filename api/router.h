@@ -55,6 +55,7 @@ enum api_action {
 	API_PUT_SERIAL,              /* PUT /serial                 */
 	API_PUT_SNAPSHOT_CREATE,     /* PUT /snapshot/create        */
 	API_PUT_SNAPSHOT_LOAD,       /* PUT /snapshot/load          */
+	API_PUT_SNAPSHOT_REWIND,     /* PUT /snapshot/rewind (ignis) */
 
 	/* The rest of Firecracker's API: routed so the controller can say "not supported". */
 	API_PUT_CPU_CONFIG,             /* PUT /cpu-config              */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
@@ -207,4 +208,51 @@ int snapshot_mem_write(struct vm *vm, const char *path, bool diff, struct err_bu
 	for (unsigned int i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
 		free(sd[i].bits);
 	return 0;
+}
+
+/* MADV_DONTNEED of every run of set bits of @bits over region @r. */
+static int drop_runs(const struct guest_region *r, const uint64_t *bits, uint64_t nr_pages,
+		     uint64_t *dropped)
+{
+	uint64_t p = 0, start;
+
+	while (p < nr_pages) {
+		if (!(bits[p / 64] & (1ULL << (p % 64)))) {
+			p++;
+			continue;
+		}
+		for (start = p; p < nr_pages && (bits[p / 64] & (1ULL << (p % 64))); p++)
+			;
+		if (madvise(r->host + start * DIRTY_PAGE_SIZE, (p - start) * DIRTY_PAGE_SIZE,
+			    MADV_DONTNEED))
+			return -errno;
+		*dropped += p - start;
+	}
+	return 0;
+}
+
+int snapshot_mem_revert(struct vm *vm, bool whole, uint64_t *dropped, struct err_buf *err)
+{
+	struct slot_dirty sd[GUEST_MEM_MAX_REGIONS] = { 0 };
+	int ret = 0;
+
+	*dropped = 0;
+	/* Taken either way: the next rewind counts from here. */
+	if (vm->mem.dirty) {
+		ret = collect_dirty(vm, sd, err);
+		if (ret)
+			return ret;
+	}
+	if (!vm->mem.dirty || whole) {
+		if (madvise(vm->mem.mapping, vm->mem.total_size, MADV_DONTNEED))
+			ret = -errno;
+		else
+			*dropped = vm->mem.total_size / DIRTY_PAGE_SIZE;
+	} else {
+		for (unsigned int i = 0; !ret && i < vm->mem.nr_regions; i++)
+			ret = drop_runs(&vm->mem.regions[i], sd[i].bits, sd[i].nr_pages, dropped);
+	}
+	for (unsigned int i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
+		free(sd[i].bits);
+	return ret ? err_set(err, ret, "MADV_DONTNEED of guest RAM: %s", strerror(-ret)) : 0;
 }

@@ -30,6 +30,16 @@
 int snapshot_mem_write(struct vm *vm, const char *path, bool diff, struct err_buf *err);
 
 /*
+ * PUT /snapshot/rewind: drops the private pages of @vm's RAM (a File
+ * mapping, or Uffd RAM: both refill from the memory file on the next
+ * touch) so they read the snapshot's contents again. With dirty tracking
+ * and !@whole only the pages written since the last dirty interval began
+ * (KVM's log and the VMM's bitmap, both cleared: the next interval starts);
+ * otherwise every page. *@dropped: pages dropped. The vCPUs must be parked.
+ */
+int snapshot_mem_revert(struct vm *vm, bool whole, uint64_t *dropped, struct err_buf *err);
+
+/*
  * Writes the pages of @src (@size bytes) whose bits are set in @bits (bit i:
  * page i) at @file_off + their offset in @fd, one pwrite per run of adjacent
  * pages. Returns 0 or -errno.

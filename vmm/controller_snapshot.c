@@ -52,6 +52,8 @@ void controller_snapshot_create(struct vmm *vmm, const struct snapshot_create_co
 		unlink(state_path);
 		api_response_error(resp, 400, "Create snapshot error: %s", err.msg);
 	} else {
+		/* The dirty log since the load went into this file: a rewind now drops everything. */
+		vmm->rewind_dirty_consumed = vmm->rewind_state && vmm->config.machine.track_dirty_pages;
 		pr_info("%s snapshot written: state %s, memory %s", diff ? "diff" : "full",
 			state_path, mem_path);
 		snapshot_timing_log_create(state_path, mem_path, t0, t1, snapshot_timing_now_ns());
@@ -243,10 +245,56 @@ static int snapshot_load_do(struct vmm *vmm, const struct snapshot_load_command 
 		ret = load_adopt(vmm, &nc, vm, cmd->resume_vm, err);
 	else
 		vm_config_free(&nc);
+	/* Kept for PUT /snapshot/rewind; RAM read into huge pages cannot drop back to the file. */
+	if (!ret && vmm->config.machine.huge_pages != HUGE_PAGES_2M) {
+		vmm->rewind_state = st;
+		vmm->rewind_dirty_consumed = false;
+		st = NULL;
+	}
 	if (src.file_fd >= 0)
 		close(src.file_fd);
 	snapshot_state_free(st);
 	return ret;
+}
+
+void controller_snapshot_rewind(struct vmm *vmm, const struct snapshot_rewind_command *cmd,
+				struct api_response *resp)
+{
+	uint64_t t0 = snapshot_timing_now_ns(), dropped = 0;
+	bool whole = vmm->rewind_dirty_consumed;
+	struct err_buf err;
+	int ret;
+
+	if (!vmm->rewind_state) {
+		api_response_error(resp, 400,
+				   "Rewind error: the microVM was not loaded from a snapshot (or its "
+				   "memory was read into 2M huge pages): there is no state to go back "
+				   "to.");
+		return;
+	}
+	/* Parked vCPUs and settled devices: nothing writes guest RAM meanwhile. */
+	vmm_pause(vmm);
+	ret = snapshot_mem_revert(vmm->vm, whole, &dropped, &err);
+	if (!ret)
+		ret = snapshot_vm_restore(vmm->vm, vmm->rewind_state, &err);
+	if (ret) {
+		pr_err("snapshot rewind failed: %s", err.msg);
+		api_response_error(resp, 400,
+				   "Rewind error: %s. The microVM stays paused in an undefined state: "
+				   "stop it.",
+				   err.msg);
+		return;
+	}
+	vmm->rewind_dirty_consumed = false;
+	pr_info("snapshot rewind: %llu guest pages dropped back to the memory file%s, state "
+		"restored, in %.3f ms",
+		(unsigned long long)dropped, whole || !vmm->config.machine.track_dirty_pages
+						     ? " (all: no dirty log since the load)"
+						     : " (the dirty ones)",
+		(double)(snapshot_timing_now_ns() - t0) / 1e6);
+	if (cmd->resume_vm)
+		vmm_resume(vmm);
+	api_response_no_content(resp);
 }
 
 /* --prewarm: the microVM of @state_path's configuration, built before any load. */

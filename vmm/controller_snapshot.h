@@ -29,6 +29,16 @@ void controller_snapshot_load(struct vmm *vmm, struct metrics *metrics,
 			      const struct snapshot_load_command *cmd, struct api_response *resp);
 
 /*
+ * PUT /snapshot/rewind (ignis extension): the microVM loaded from a snapshot
+ * goes back to exactly the loaded state in this process: vCPUs parked, the
+ * guest pages written since the load dropped back to the memory file's
+ * contents, vCPU, irqchip, clock and device state set again from the copy
+ * kept at load; paused, or running with resume_vm.
+ */
+void controller_snapshot_rewind(struct vmm *vmm, const struct snapshot_rewind_command *cmd,
+				struct api_response *resp);
+
+/*
  * --prewarm STATE: builds the microVM that @state_path's snapshot needs (KVM
  * VM, irqchip, vCPUs, memory slots over reserved RAM, devices with their
  * files and TAPs open) and keeps it for the next load, which then only maps

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "snapshot/state.h"
 #include "vmm/devices/serial.h"
 #include "vmm/util/log.h"
 
@@ -324,6 +325,8 @@ void vmm_destroy(struct vmm *vmm)
 {
 	struct vm *pre = vmm_take_prewarmed(vmm);
 
+	snapshot_state_free(vmm->rewind_state);
+	vmm->rewind_state = NULL;
 	if (pre) {
 		vm_destroy(pre);
 		free(pre);

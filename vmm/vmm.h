@@ -17,6 +17,8 @@
 #include "vmm/util/error.h"
 #include "vmm/util/event_loop.h"
 
+struct snapshot_state;
+
 enum vmm_state {
 	VMM_NOT_STARTED = 0,
 	VMM_RUNNING,
@@ -46,6 +48,13 @@ struct vmm {
 	 */
 	struct vm *prewarmed;
 	struct vm_config prewarmed_config;
+	/*
+	 * PUT /snapshot/rewind: the state the microVM was loaded with (NULL: not
+	 * loaded, or onto huge pages). rewind_dirty_consumed: a snapshot create
+	 * took the dirty log since the load, so a rewind drops every page.
+	 */
+	struct snapshot_state *rewind_state;
+	bool rewind_dirty_consumed;
 	enum vmm_state state;
 
 	int exit_fd;  /* eventfd: someone asked the microVM to stop */

@@ -80,6 +80,11 @@ struct snapshot_load_command {
 	} overrides[VM_MAX_NETS]; /* network_overrides */
 };
 
+/* PUT /snapshot/rewind (ignis extension). */
+struct snapshot_rewind_command {
+	bool resume_vm;
+};
+
 /* Which member of struct api_command's union is in use. */
 enum api_command_kind {
 	CMD_NONE = 0, /* no body, or a body the action ignores */
@@ -96,6 +101,7 @@ enum api_command_kind {
 	CMD_VM_STATE,
 	CMD_SNAPSHOT_CREATE,
 	CMD_SNAPSHOT_LOAD,
+	CMD_SNAPSHOT_REWIND,
 };
 
 #define API_COMMAND_FAULT_MAX 1024 /* the prefix and a whole err_buf message */
@@ -121,6 +127,7 @@ struct api_command {
 		enum vm_state_request vm_state;
 		struct snapshot_create_command create;
 		struct snapshot_load_command load;
+		struct snapshot_rewind_command rewind;
 	} u;
 };
 

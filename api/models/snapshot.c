@@ -151,3 +151,18 @@ int snapshot_load_parse(json_t *obj, struct snapshot_load_command *out, struct e
 	out->resume_vm = json_is_true(resume);
 	return ret;
 }
+
+int snapshot_rewind_parse(json_t *obj, struct snapshot_rewind_command *out, struct err_buf *err)
+{
+	static const char *const keys[] = { "resume_vm" };
+
+	json_t *resume = json_object_get(obj, "resume_vm");
+
+	memset(out, 0, sizeof(*out));
+	if (fields_check_keys(obj, NULL, keys, ARRAY_SIZE(keys), err))
+		return -EINVAL;
+	if (resume && !json_is_boolean(resume))
+		return fail(err, "resume_vm: expected true or false");
+	out->resume_vm = json_is_true(resume);
+	return 0;
+}

@@ -65,7 +65,7 @@ fn_invoke() {
 
 # fn_ignis_log TAG FILE: ignis's timing lines and its warnings/errors.
 fn_ignis_log() {
-	grep -a -E 'first vCPU exit|API server listening|pre-warmed|snapshot (create|load)|ERROR|WARN' "$2" |
+	grep -a -E 'first vCPU exit|API server listening|pre-warmed|snapshot (create|load|rewind)|ERROR|WARN' "$2" |
 		tail -n 12 | sed "s/^/$1 FN_LOG /"
 }
 
@@ -96,9 +96,9 @@ fn_ig_snapshot() {
 	fn_ignis_log "$1" "/bed/$1.cmd"
 }
 
-# fn_ig_load TAG BODY COUNT File|Uffd: a fresh ignis (started first, not
-# timed), then the load request with resume_vm, timed to the first 200; the
-# invocation is sent once the load request has been answered.
+# fn_ig_load TAG BODY COUNT File|Uffd [LOAD FLAGS]: a fresh ignis (started
+# first, not timed), then the load request with resume_vm, timed to the
+# first 200; the invocation is sent once the load request has been answered.
 fn_ig_load() {
 	_mem=$SNAP_MEM
 	_flag=""
@@ -116,7 +116,7 @@ fn_ig_load() {
 	ig_pid=$!
 	fn_wait_sock /run/fn.sock || echo "$1 FN_STEP_FAILED no API socket"
 	fn_invoke "$1" "$2" "$3" -w -- "$CTL" --api-sock /run/fn.sock --timeout 240 \
-		snapshot-load "$SNAP_STATE" "$_mem" --resume $_flag
+		snapshot-load "$SNAP_STATE" "$_mem" --resume $_flag ${5:-}
 	grep -a -q . "/bed/$1.cmd" && sed "s/^/$1 FN_LOAD_ANSWER /" "/bed/$1.cmd" | head -n 3
 }
 
@@ -135,6 +135,14 @@ fn_ig_prewarm() {
 fn_ig_load_into() {
 	fn_invoke "$1" "$2" "$3" -w -- "$CTL" --api-sock /run/fn.sock --timeout 240 \
 		snapshot-load "$SNAP_STATE" "$SNAP_MEM" --resume
+	grep -a -q . "/bed/$1.cmd" && sed "s/^/$1 FN_LOAD_ANSWER /" "/bed/$1.cmd" | head -n 3
+}
+
+# fn_ig_rewind TAG BODY COUNT: PUT /snapshot/rewind with resume_vm on the
+# ignis on /run/fn.sock, timed to the first 200 after it.
+fn_ig_rewind() {
+	fn_invoke "$1" "$2" "$3" -w -- "$CTL" --api-sock /run/fn.sock --timeout 120 \
+		snapshot-rewind --resume
 	grep -a -q . "/bed/$1.cmd" && sed "s/^/$1 FN_LOAD_ANSWER /" "/bed/$1.cmd" | head -n 3
 }
 

@@ -92,3 +92,15 @@ fn_check_refused() {
 		bed_fail "mismatch: want a refusal with '$2', got '${answer:-nothing}'"
 	fi
 }
+
+# fn_check_calls TAG N: the first answer's tmpfs_calls (the function's own
+# count, in a file on the guest's tmpfs) is N.
+fn_check_calls() {
+	local got
+	got=$(fn_field " $(e2e_value "$1 FN_FIRST")" tmpfs_calls)
+	if [ "$got" = "$2" ]; then
+		bed_pass "$1: the function's tmpfs count is $got"
+	else
+		bed_fail "$1: tmpfs_calls=${got:-?}, want $2"
+	fi
+}

@@ -9,6 +9,13 @@
 #   file  a fresh ignis loads it (File backend, resume_vm): the first
 #         answer is invocation 5 (the counter in guest RAM went on) with the
 #         right digest, and the next is 6
+#   rewind  PUT /snapshot/rewind --resume of that guest, twice: each time the
+#         first answer is invocation 5 with tmpfs_calls=5 again (neither the
+#         server's counter in guest RAM nor the function's file on tmpfs
+#         survived), and invocation 6 follows
+#   dirty  the same in a guest loaded with --track-dirty-pages, where the
+#         rewind drops only the pages written since (log: "the dirty ones")
+#   refused  a rewind of the cold-booted guest: 400, nothing to go back to
 #   uffd  the same snapshot through ignis-uffd-handler: invocation 5 again
 #         (the same snapshot), a different body's digest
 #   pre   a fresh ignis started with --prewarm of that snapshot loads it
@@ -51,9 +58,15 @@ UFFD_HANDLER=/bed/bin/ignis-uffd-handler
 . /bed/function-l1.sh
 fn_net_up
 fn_ig_cold cold hello 4
+echo "cold FN_REWIND_REFUSED \$(\$CTL --api-sock /run/fn.sock snapshot-rewind 2>&1 | tr '\n' ' ')"
 fn_ig_snapshot cold
 fn_ig_load file hello 2 File
+fn_ig_rewind rewind1 hello 2
+fn_ig_rewind rewind2 hello 1
 fn_ig_stop file
+fn_ig_load dirty hello 2 File --track-dirty-pages
+fn_ig_rewind dirty-rewind hello 2
+fn_ig_stop dirty
 fn_ig_load uffd world 1 Uffd
 fn_ig_stop uffd
 fn_ig_prewarm pre
@@ -90,6 +103,22 @@ ok*) bed_pass "cold: Full snapshot of the served guest ($(e2e_value "cold FN_SNA
 esac
 fn_check_first file 5 "$hello"
 fn_check_warm file 6
+fn_check_calls file 5
+for t in rewind1 rewind2 dirty-rewind; do
+	fn_check_first "$t" 5 "$hello"
+	fn_check_calls "$t" 5
+done
+fn_check_warm rewind1 6
+fn_check_warm dirty-rewind 6
+if grep -aq '^dirty FN_LOG .*snapshot rewind: [0-9]* guest pages dropped back to the memory file (the dirty ones)' "$E2E_LOG"; then
+	bed_pass "dirty: the rewind dropped only the dirty pages ($(grep -a '^dirty FN_LOG .*snapshot rewind' "$E2E_LOG" | head -n1 | sed 's/.*rewind: //'))"
+else
+	bed_fail "dirty: no 'snapshot rewind: N guest pages dropped ... (the dirty ones)' log line"
+fi
+case "$(e2e_value "cold FN_REWIND_REFUSED")" in
+*"400: Rewind error: the microVM was not loaded from a snapshot"*) bed_pass "refused: a cold-booted microVM has nothing to rewind to" ;;
+*) bed_fail "refused: rewind of a cold-booted microVM answered: $(e2e_value "cold FN_REWIND_REFUSED")" ;;
+esac
 fn_check_first uffd 5 "$world"
 fn_check_first pre 5 "$hello"
 fn_check_warm pre 6

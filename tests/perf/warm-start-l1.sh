@@ -8,7 +8,9 @@
 # Per run, ignis and QEMU take turns (order flipped every round):
 #   ignis  cold boot -> first 200, 3 more invocations (the warm-up), pause,
 #          Full snapshot, SIGKILL; a fresh ignis loads it (File) -> first
-#          200 and 3 more; again with the Uffd backend (ignis-uffd-handler)
+#          200 and 3 more; again with the Uffd backend (ignis-uffd-handler);
+#          again in an ignis started with --prewarm of the snapshot (that
+#          one first in even runs, last in odd ones)
 #   QEMU   cold boot -> first 200 and 3 more, stop, migrate to a file,
 #          quit; a fresh QEMU with -incoming defer, migrate-incoming of the
 #          file -> first 200 and 3 more
@@ -33,13 +35,21 @@ ws_ignis() { # RUN
 		return
 	fi
 	fn_ig_snapshot "ig-cold-$1"
+	[ $(($1 % 2)) = 0 ] && ws_prewarmed "$1"
 	fn_ig_load "ig-file-$1" hello 4 File
 	fn_ig_stop "ig-file-$1"
 	if [ -n "$UFFD_HANDLER" ]; then
 		fn_ig_load "ig-uffd-$1" hello 4 Uffd
 		fn_ig_stop "ig-uffd-$1"
 	fi
+	[ $(($1 % 2)) = 1 ] && ws_prewarmed "$1"
 	rm -f "$SNAP_STATE" "$SNAP_MEM"
+}
+
+ws_prewarmed() { # RUN
+	fn_ig_prewarm "ig-pre-$1"
+	fn_ig_load_into "ig-pre-$1" hello 4
+	fn_ig_stop "ig-pre-$1"
 }
 
 ws_qemu() { # RUN

@@ -55,13 +55,13 @@ ws_ignis_run() {
 	l="ignis run $i: cold -> 200 $(ws_first "$con" "ig-cold-$i" ig_cold 1)"
 	l+="; snapshot $(ws_line "$con" "ig-cold-$i" FN_SNAPSHOT)"
 	grep -aq "^ig-cold-$i FN_SNAPSHOT ok" "$con" || ws_failed=1
-	for b in file uffd; do
+	for b in file uffd pre; do
 		grep -aq "^ig-$b-$i " "$con" || continue
 		l+="; $b -> 200 $(ws_first "$con" "ig-$b-$i" "ig_$b" 5)"
 		fe=$(grep -a "^ig-$b-$i FN_LOG .*first vCPU exit" "$con" | sed -n 's/.*first vCPU exit \([0-9.]*\) ms.*/\1/p' | head -n1)
 		su=$(grep -a "^ig-$b-$i FN_LOG .*API server listening" "$con" | sed -n 's/.*(startup \([0-9]*\) us.*/\1/p' | head -n1)
 		[ -n "$fe" ] && echo "ig_${b}_exit $fe" >>"$ws_results" && l+=" (first vCPU exit $fe ms)"
-		[ -n "$su" ] && echo "ig_startup $(awk -v u="$su" 'BEGIN { printf "%.1f", u / 1000 }')" >>"$ws_results"
+		[ -n "$su" ] && echo "ig_${b}_startup $(awk -v u="$su" 'BEGIN { printf "%.1f", u / 1000 }')" >>"$ws_results"
 	done
 	echo "$l"
 }
@@ -94,17 +94,23 @@ ws_report() {
 	ws_row "cold boot -> first 200" "$(ws_median ig_cold)" "$(ws_median q_cold)"
 	ws_row "snapshot load (File) -> first 200" "$(ws_median ig_file)" "$(ws_median q_load)"
 	ws_row "snapshot load (Uffd) -> first 200" "$(ws_median ig_uffd)" "$(ws_median q_load)"
+	ws_row "pre-warmed load (File) -> first 200" "$(ws_median ig_pre)" "$(ws_median q_load)"
 	ws_row "invocation after a cold boot (warm)" "$(ws_median ig_cold_warm)" "$(ws_median q_cold_warm)"
 	ws_row "invocation after a File load / QEMU load" "$(ws_median ig_file_warm)" "$(ws_median q_load_warm)"
 	ws_row "invocation after a Uffd load" "$(ws_median ig_uffd_warm)" ""
+	ws_row "invocation after a pre-warmed load" "$(ws_median ig_pre_warm)" ""
 	ws_row "load request -> first vCPU exit (File)" "$(ws_median ig_file_exit)" ""
 	ws_row "load request -> first vCPU exit (Uffd)" "$(ws_median ig_uffd_exit)" ""
-	ws_row "fresh ignis: exec -> API listening" "$(ws_median ig_startup)" ""
+	ws_row "load request -> first vCPU exit (pre-warmed)" "$(ws_median ig_pre_exit)" ""
+	ws_row "fresh ignis: exec -> API listening" "$(ws_median ig_file_startup)" ""
+	ws_row "ignis --prewarm: exec -> API listening" "$(ws_median ig_pre_startup)" ""
 	ws_row "bare-KVM floor in L1 (kvm-floor total)" "$(ws_median floor)" ""
 	awk -v c="$(ws_median ig_cold)" -v f="$(ws_median ig_file)" -v e="$(ws_median ig_file_exit)" \
-		-v fl="$(ws_median floor)" 'BEGIN {
+		-v fl="$(ws_median floor)" -v p="$(ws_median ig_pre)" -v pe="$(ws_median ig_pre_exit)" 'BEGIN {
 		if (c != "" && f != "" && f > 0) printf "ignis: a File load answers %.1f x sooner than a cold boot\n", c / f
+		if (f != "" && p != "" && p > 0) printf "ignis: a pre-warmed load answers %.1f x sooner than a File load\n", f / p
 		if (e != "" && fl != "" && fl > 0) printf "ignis: load -> first vCPU exit = %.1f x the L1 floor\n", e / fl
+		if (pe != "" && fl != "" && fl > 0) printf "ignis: pre-warmed load -> first vCPU exit = %.1f x the L1 floor\n", pe / fl
 	}'
 }
 
@@ -114,7 +120,7 @@ ws_plot() {
 	ws_results=$1
 	: >"$data"
 	for pair in "ignis cold boot:ig_cold" "QEMU cold boot:q_cold" "ignis load File:ig_file" \
-		"ignis load Uffd:ig_uffd" "QEMU migrate-incoming:q_load"; do
+		"ignis load Uffd:ig_uffd" "ignis pre-warmed File:ig_pre" "QEMU migrate-incoming:q_load"; do
 		label=${pair%%:*}
 		metric=${pair#*:}
 		v=$(ws_median "$metric")

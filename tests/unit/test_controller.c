@@ -6,6 +6,7 @@
  * into typed commands as the API thread does (api/decode.h).
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "api/decode.h"
 #include "api/models/config_file.h"
+#include "api/models/parse.h"
 #include "vmm/controller.h"
 
 static struct vmm vmm;
@@ -89,6 +91,48 @@ Test(controller, post_boot_only_actions_are_phase_post)
 	cr_assert_eq(controller_action_phase(API_PATCH_DRIVE), PHASE_POST);
 	cr_assert_eq(controller_action_phase(API_PATCH_NETWORK_INTERFACE), PHASE_POST);
 	cr_assert_eq(controller_action_phase(API_PUT_SNAPSHOT_CREATE), PHASE_POST);
+	cr_assert_eq(controller_action_phase(API_PUT_SNAPSHOT_REWIND), PHASE_POST);
+}
+
+Test(controller, rewind_before_boot_is_the_post_boot_refusal)
+{
+	int status;
+	char *msg = fault(API_PUT_SNAPSHOT_REWIND, NULL, "{\"resume_vm\": true}", &status);
+
+	cr_assert_eq(status, 400);
+	cr_assert_str_eq(msg, CONTROLLER_ERR_PRE_BOOT);
+	free(msg);
+}
+
+/* PUT /snapshot/rewind's body: resume_vm, optional, a boolean; nothing else. */
+Test(controller, rewind_body)
+{
+	static const struct {
+		const char *body;
+		int ret;
+		bool resume;
+		const char *why;
+	} cases[] = {
+		{ "{}", 0, false, "" },
+		{ "{\"resume_vm\": true}", 0, true, "" },
+		{ "{\"resume_vm\": false}", 0, false, "" },
+		{ "{\"resume_vm\": 1}", -EINVAL, false, "resume_vm: expected true or false" },
+		{ "{\"resume\": true}", -EINVAL, false, "unknown field `resume`" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct snapshot_rewind_command cmd = { .resume_vm = !cases[i].resume };
+		struct err_buf err = { "" };
+		json_t *j = json_loads(cases[i].body, 0, NULL);
+
+		cr_assert_not_null(j);
+		cr_assert_eq(snapshot_rewind_parse(j, &cmd, &err), cases[i].ret, "%s", cases[i].body);
+		if (!cases[i].ret)
+			cr_assert_eq(cmd.resume_vm, cases[i].resume, "%s", cases[i].body);
+		else
+			cr_assert(strstr(err.msg, cases[i].why), "%s: %s", cases[i].body, err.msg);
+		json_decref(j);
+	}
 }
 
 Test(controller, gets_are_allowed_in_both_phases)

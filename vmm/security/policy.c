@@ -100,6 +100,14 @@ static void build_vmm(struct seccomp_builder *b)
 		KVM_GET_MP_STATE, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_XSAVE, KVM_GET_XSAVE2,
 		KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_TSC_KHZ, KVM_GET_CPUID2,
 		KVM_GET_MSRS, KVM_GET_VCPU_EVENTS, KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
+		/*
+		 * PUT /snapshot/rewind: the loaded state set again on the parked
+		 * vCPUs and the VM. This thread can write all of guest RAM
+		 * anyway; registers give it nothing over the guest it lacks.
+		 */
+		KVM_SET_CPUID2, KVM_SET_MP_STATE, KVM_SET_REGS, KVM_SET_SREGS, KVM_SET_XSAVE,
+		KVM_SET_XCRS, KVM_SET_DEBUGREGS, KVM_SET_LAPIC, KVM_SET_MSRS, KVM_SET_VCPU_EVENTS,
+		KVM_SET_TSC_KHZ, KVM_SET_IRQCHIP, KVM_SET_PIT2, KVM_SET_CLOCK,
 		/* With track_dirty_pages: each slot's log (read, clear, re-protect). */
 		KVM_GET_DIRTY_LOG,
 		/* Stopping a Uffd-restored VM: faults waiting for the handler complete. */
