@@ -10,7 +10,9 @@
 #          Full snapshot, SIGKILL; a fresh ignis loads it (File) -> first
 #          200 and 3 more; again with the Uffd backend (ignis-uffd-handler);
 #          again in an ignis started with --prewarm of the snapshot (that
-#          one first in even runs, last in odd ones)
+#          one first in even runs, last in odd ones); after the File
+#          load's invocations, PUT /snapshot/rewind --resume -> first 200
+#          and 3 more, twice
 #   QEMU   cold boot -> first 200 and 3 more, stop, migrate to a file,
 #          quit; a fresh QEMU with -incoming defer, migrate-incoming of the
 #          file -> first 200 and 3 more
@@ -37,6 +39,8 @@ ws_ignis() { # RUN
 	fn_ig_snapshot "ig-cold-$1"
 	[ $(($1 % 2)) = 0 ] && ws_prewarmed "$1"
 	fn_ig_load "ig-file-$1" hello 4 File
+	fn_ig_rewind "ig-rew-$1" hello 4
+	fn_ig_rewind "ig-rew2-$1" hello 4
 	fn_ig_stop "ig-file-$1"
 	if [ -n "$UFFD_HANDLER" ]; then
 		fn_ig_load "ig-uffd-$1" hello 4 Uffd

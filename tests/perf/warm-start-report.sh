@@ -61,6 +61,16 @@ ws_ignis_run() {
 		fe=$(grep -a "^ig-$b-$i FN_LOG .*first vCPU exit" "$con" | sed -n 's/.*first vCPU exit \([0-9.]*\) ms.*/\1/p' | head -n1)
 		su=$(grep -a "^ig-$b-$i FN_LOG .*API server listening" "$con" | sed -n 's/.*(startup \([0-9]*\) us.*/\1/p' | head -n1)
 		[ -n "$fe" ] && echo "ig_${b}_exit $fe" >>"$ws_results" && l+=" (first vCPU exit $fe ms)"
+		[ "$b" = file ] && for t in rew rew2; do
+			grep -aq "^ig-$t-$i " "$con" || continue
+			l+="; rewind -> 200 $(ws_first "$con" "ig-$t-$i" ig_rew 5)"
+		done
+		[ "$b" = file ] && grep -a "^ig-file-$i FN_LOG .*snapshot rewind: " "$con" |
+			sed -n 's/.*rewind: \([0-9]*\) guest pages.* in \([0-9.]*\) ms.*/\1 \2/p' |
+			while read -r pages ms; do
+				echo "ig_rew_pages $pages" >>"$ws_results"
+				echo "ig_rew_ms $ms" >>"$ws_results"
+			done
 		[ -n "$su" ] && echo "ig_${b}_startup $(awk -v u="$su" 'BEGIN { printf "%.1f", u / 1000 }')" >>"$ws_results"
 	done
 	echo "$l"
@@ -95,10 +105,14 @@ ws_report() {
 	ws_row "snapshot load (File) -> first 200" "$(ws_median ig_file)" "$(ws_median q_load)"
 	ws_row "snapshot load (Uffd) -> first 200" "$(ws_median ig_uffd)" "$(ws_median q_load)"
 	ws_row "pre-warmed load (File) -> first 200" "$(ws_median ig_pre)" "$(ws_median q_load)"
+	ws_row "rewind (in-process) -> first 200" "$(ws_median ig_rew)" "$(ws_median q_load)"
 	ws_row "invocation after a cold boot (warm)" "$(ws_median ig_cold_warm)" "$(ws_median q_cold_warm)"
 	ws_row "invocation after a File load / QEMU load" "$(ws_median ig_file_warm)" "$(ws_median q_load_warm)"
 	ws_row "invocation after a Uffd load" "$(ws_median ig_uffd_warm)" ""
 	ws_row "invocation after a pre-warmed load" "$(ws_median ig_pre_warm)" ""
+	ws_row "invocation after a rewind" "$(ws_median ig_rew_warm)" ""
+	ws_row "rewind itself (ignis's log), ms" "$(ws_median ig_rew_ms)" ""
+	ws_row "rewind: guest pages dropped" "$(ws_median ig_rew_pages)" ""
 	ws_row "load request -> first vCPU exit (File)" "$(ws_median ig_file_exit)" ""
 	ws_row "load request -> first vCPU exit (Uffd)" "$(ws_median ig_uffd_exit)" ""
 	ws_row "load request -> first vCPU exit (pre-warmed)" "$(ws_median ig_pre_exit)" ""
@@ -106,9 +120,11 @@ ws_report() {
 	ws_row "ignis --prewarm: exec -> API listening" "$(ws_median ig_pre_startup)" ""
 	ws_row "bare-KVM floor in L1 (kvm-floor total)" "$(ws_median floor)" ""
 	awk -v c="$(ws_median ig_cold)" -v f="$(ws_median ig_file)" -v e="$(ws_median ig_file_exit)" \
-		-v fl="$(ws_median floor)" -v p="$(ws_median ig_pre)" -v pe="$(ws_median ig_pre_exit)" 'BEGIN {
+		-v fl="$(ws_median floor)" -v p="$(ws_median ig_pre)" -v pe="$(ws_median ig_pre_exit)" \
+		-v r="$(ws_median ig_rew)" 'BEGIN {
 		if (c != "" && f != "" && f > 0) printf "ignis: a File load answers %.1f x sooner than a cold boot\n", c / f
 		if (f != "" && p != "" && p > 0) printf "ignis: a pre-warmed load answers %.1f x sooner than a File load\n", f / p
+		if (f != "" && r != "" && r > 0) printf "ignis: a rewind answers %.1f x sooner than a File load\n", f / r
 		if (e != "" && fl != "" && fl > 0) printf "ignis: load -> first vCPU exit = %.1f x the L1 floor\n", e / fl
 		if (pe != "" && fl != "" && fl > 0) printf "ignis: pre-warmed load -> first vCPU exit = %.1f x the L1 floor\n", pe / fl
 	}'
@@ -120,7 +136,8 @@ ws_plot() {
 	ws_results=$1
 	: >"$data"
 	for pair in "ignis cold boot:ig_cold" "QEMU cold boot:q_cold" "ignis load File:ig_file" \
-		"ignis load Uffd:ig_uffd" "ignis pre-warmed File:ig_pre" "QEMU migrate-incoming:q_load"; do
+		"ignis load Uffd:ig_uffd" "ignis pre-warmed File:ig_pre" "ignis rewind:ig_rew" \
+		"QEMU migrate-incoming:q_load"; do
 		label=${pair%%:*}
 		metric=${pair#*:}
 		v=$(ws_median "$metric")
