@@ -55,6 +55,8 @@ static void usage(FILE *out)
 		"                             PUT /snapshot/load; --uffd: MEM is the UFFD socket;\n"
 		"                             --track-dirty-pages: allow Diff snapshots after it\n"
 		"  snapshot-rewind [--resume] PUT /snapshot/rewind (ignis): back to the loaded snapshot\n"
+		"  snapshot-working-set FILE  PUT /snapshot/working-set (ignis): the pages touched since\n"
+		"                             the load, for a later load's working_set_path\n"
 		"  ctrl-alt-del               PUT /actions SendCtrlAltDel\n"
 		"  flush-metrics              PUT /actions FlushMetrics\n"
 		"  raw METHOD PATH [BODY]     any request; BODY @FILE reads a file, - reads stdin\n"
@@ -467,6 +469,11 @@ static int run(struct ctl *ctl, const char *cmd, int argc, char **argv)
 		ret = parse_cmd_args(cmd, argc, argv, 0, 0, rewind_flags, &a);
 		return ret ? ret : call_json(ctl, "PUT", "/snapshot/rewind",
 					     json_pack("{s:b}", "resume_vm", a.resume));
+	}
+	if (strcmp(cmd, "snapshot-working-set") == 0) {
+		ret = parse_cmd_args(cmd, argc, argv, 1, 1, NULL, &a);
+		return ret ? ret : call_json(ctl, "PUT", "/snapshot/working-set",
+					     json_pack("{s:s}", "path", a.pos[0]));
 	}
 	if (strcmp(cmd, "raw") == 0) {
 		ret = parse_cmd_args(cmd, argc, argv, 2, 3, NULL, &a);

@@ -59,6 +59,9 @@ static int parse_body(enum api_action action, json_t *body, struct api_command *
 	case API_PUT_SNAPSHOT_REWIND:
 		cmd->kind = CMD_SNAPSHOT_REWIND;
 		return snapshot_rewind_parse(body, &cmd->u.rewind, err);
+	case API_PUT_SNAPSHOT_WORKING_SET:
+		cmd->kind = CMD_SNAPSHOT_WORKING_SET;
+		return snapshot_working_set_parse(body, &cmd->u.working_set, err);
 	default:
 		cmd->kind = CMD_NONE;
 		return 0;

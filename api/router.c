@@ -35,6 +35,7 @@ static const char *const action_names[API_ACTION_COUNT] = {
 	[API_PUT_SNAPSHOT_CREATE] = "PUT /snapshot/create",
 	[API_PUT_SNAPSHOT_LOAD] = "PUT /snapshot/load",
 	[API_PUT_SNAPSHOT_REWIND] = "PUT /snapshot/rewind",
+	[API_PUT_SNAPSHOT_WORKING_SET] = "PUT /snapshot/working-set",
 	[API_PUT_CPU_CONFIG] = "PUT /cpu-config",
 	[API_DELETE_DRIVE] = "DELETE /drives/{id}",
 	[API_DELETE_NETWORK_INTERFACE] = "DELETE /network-interfaces/{id}",
@@ -330,6 +331,8 @@ static int route_put(struct route_ctx *c)
 			return route_with_body(c, API_PUT_SNAPSHOT_LOAD);
 		if (is(&next, "rewind"))
 			return route_with_body(c, API_PUT_SNAPSHOT_REWIND);
+		if (is(&next, "working-set"))
+			return route_with_body(c, API_PUT_SNAPSHOT_WORKING_SET);
 		return fail(c, "Invalid request method and/or path: PUT /snapshot/%.*s.",
 			    (int)next.len, next.p);
 	}

@@ -56,6 +56,7 @@ enum api_action {
 	API_PUT_SNAPSHOT_CREATE,     /* PUT /snapshot/create        */
 	API_PUT_SNAPSHOT_LOAD,       /* PUT /snapshot/load          */
 	API_PUT_SNAPSHOT_REWIND,     /* PUT /snapshot/rewind (ignis) */
+	API_PUT_SNAPSHOT_WORKING_SET, /* PUT /snapshot/working-set (ignis) */
 
 	/* The rest of Firecracker's API: routed so the controller can say "not supported". */
 	API_PUT_CPU_CONFIG,             /* PUT /cpu-config              */

@@ -256,3 +256,86 @@ int snapshot_mem_revert(struct vm *vm, bool whole, uint64_t *dropped, struct err
 		free(sd[i].bits);
 	return ret ? err_set(err, ret, "MADV_DONTNEED of guest RAM: %s", strerror(-ret)) : 0;
 }
+
+#define PAGEMAP_PRESENT (1ULL << 63)
+#define PAGEMAP_CHUNK 4096 /* entries per read: 32 KiB */
+
+/* One chunk of pagemap entries at byte offset @at; 0 or -1. lseek + read:
+ * the VMM thread's filter has no pread64. */
+static int pagemap_read(int fd, off_t at, uint64_t *entries, size_t bytes)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	if (lseek(fd, at, SEEK_SET) != at)
+		return -1;
+	while (got < bytes) {
+		n = read(fd, (uint8_t *)entries + got, bytes - got);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+int snapshot_mem_working_set(const struct vm *vm, struct working_set *ws, struct err_buf *err)
+{
+	uint64_t pages = vm->mem.total_size / DIRTY_PAGE_SIZE, done = 0;
+	uintptr_t base = (uintptr_t)vm->mem.mapping;
+	uint64_t *entries;
+	int fd, ret = 0;
+
+	memset(ws, 0, sizeof(*ws));
+	ws->mem_pages = pages;
+	if (!vm->mem.mapping || base % DIRTY_PAGE_SIZE)
+		return err_set(err, -EINVAL, "guest RAM is not one mapping");
+	entries = malloc(PAGEMAP_CHUNK * sizeof(*entries));
+	if (!entries)
+		return err_set(err, -ENOMEM, "out of memory");
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(entries);
+		return err_set(err, -errno, "cannot open /proc/self/pagemap: %s", strerror(errno));
+	}
+	while (!ret && done < pages) {
+		uint64_t n = pages - done < PAGEMAP_CHUNK ? pages - done : PAGEMAP_CHUNK;
+		off_t at = (off_t)((base / DIRTY_PAGE_SIZE + done) * sizeof(uint64_t));
+
+		if (pagemap_read(fd, at, entries, n * sizeof(uint64_t))) {
+			ret = err_set(err, -EIO, "cannot read /proc/self/pagemap");
+			break;
+		}
+		for (uint64_t i = 0; !ret && i < n; i++)
+			if ((entries[i] & PAGEMAP_PRESENT) && working_set_add(ws, done + i))
+				ret = err_set(err, -ENOMEM, "out of memory");
+		done += n;
+	}
+	close(fd);
+	free(entries);
+	return ret;
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+
+int snapshot_mem_prefetch(const struct vm *vm, const struct working_set *ws, struct err_buf *err)
+{
+	uint8_t *base = vm->mem.mapping;
+
+	if (ws->mem_pages != vm->mem.total_size / DIRTY_PAGE_SIZE)
+		return err_set(err, -EINVAL,
+			       "the working set describes %llu pages of memory, the snapshot has %llu",
+			       (unsigned long long)ws->mem_pages,
+			       (unsigned long long)(vm->mem.total_size / DIRTY_PAGE_SIZE));
+	for (uint32_t i = 0; i < ws->nr_runs; i++) {
+		const struct working_set_run *r = &ws->runs[i];
+
+		if (madvise(base + r->first * DIRTY_PAGE_SIZE, r->count * DIRTY_PAGE_SIZE,
+			    MADV_POPULATE_READ))
+			return err_set(err, -errno, "MADV_POPULATE_READ of %llu pages at page %llu: %s",
+				       (unsigned long long)r->count, (unsigned long long)r->first,
+				       strerror(errno));
+	}
+	return 0;
+}

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "snapshot/format/working_set.h"
 #include "vmm/machine/vm.h"
 #include "vmm/util/error.h"
 
@@ -38,6 +39,21 @@ int snapshot_mem_write(struct vm *vm, const char *path, bool diff, struct err_bu
  * otherwise every page. *@dropped: pages dropped. The vCPUs must be parked.
  */
 int snapshot_mem_revert(struct vm *vm, bool whole, uint64_t *dropped, struct err_buf *err);
+
+/*
+ * PUT /snapshot/working-set: the pages of @vm's RAM present in this
+ * process's page tables (/proc/self/pagemap): what the guest and the
+ * devices touched since the memory was mapped at load (or dropped by a
+ * rewind). @ws is filled (the caller frees it). 0 or -errno with @err.
+ */
+int snapshot_mem_working_set(const struct vm *vm, struct working_set *ws, struct err_buf *err);
+
+/*
+ * Before the vCPUs run: populates the pages of @ws in @vm's RAM
+ * (MADV_POPULATE_READ per run), so the guest does not fault them in one at
+ * a time. @ws must describe memory of @vm's size. 0 or -errno with @err.
+ */
+int snapshot_mem_prefetch(const struct vm *vm, const struct working_set *ws, struct err_buf *err);
 
 /*
  * Writes the pages of @src (@size bytes) whose bits are set in @bits (bit i:

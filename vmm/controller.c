@@ -102,6 +102,7 @@ enum controller_phase controller_action_phase(enum api_action action)
 	case API_PATCH_VM:
 	case API_PUT_SNAPSHOT_CREATE:
 	case API_PUT_SNAPSHOT_REWIND:
+	case API_PUT_SNAPSHOT_WORKING_SET:
 	case API_PATCH_BALLOON:
 	case API_GET_BALLOON_STATS:
 	case API_PATCH_BALLOON_STATS:
@@ -420,6 +421,9 @@ static void serve_command(struct controller *c, const struct api_request *req,
 		break;
 	case CMD_SNAPSHOT_REWIND:
 		controller_snapshot_rewind(c->vmm, &cmd->u.rewind, resp);
+		break;
+	case CMD_SNAPSHOT_WORKING_SET:
+		controller_snapshot_working_set(c->vmm, &cmd->u.working_set, resp);
 		break;
 	case CMD_NONE:
 		api_response_error(resp, 400, "%s is not supported by ignis.",

@@ -79,10 +79,16 @@ static int load_mem_open(const struct snapshot_load_command *cmd, const struct s
 		return 0;
 	for (unsigned int i = 0; i < st->nr_regions; i++)
 		total += st->regions[i].size;
-	*fd = open(cmd->mem_path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused as not a regular file, never waited on. */
+	*fd = open(cmd->mem_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0)
 		return err_set(err, -errno, "cannot open memory file %s: %s", cmd->mem_path,
 			       strerror(errno));
+	if (fstat(*fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return err_set(err, -EINVAL, "memory file %s is not a regular file", cmd->mem_path);
+	}
 	if (fstat(*fd, &sb) || (uint64_t)sb.st_size != total) {
 		ret = err_set(err, -EINVAL, "memory file %s is %lld bytes, the snapshot's memory is %llu",
 			      cmd->mem_path, (long long)sb.st_size, (unsigned long long)total);
@@ -118,14 +124,30 @@ static int load_adopt(struct vmm *vmm, struct vm_config *nc, struct vm *vm, bool
 	return 0;
 }
 
+/* Populates @ws's pages (if any) before the vCPUs run, and says what it cost. */
+static int load_prefetch(struct vm *vm, const struct working_set *ws, struct err_buf *err)
+{
+	uint64_t t0 = snapshot_timing_now_ns();
+	int ret;
+
+	if (!ws)
+		return 0;
+	ret = snapshot_mem_prefetch(vm, ws, err);
+	if (!ret)
+		pr_info("snapshot load: prefetched %llu pages (%u runs) of the working set in %.3f ms",
+			(unsigned long long)working_set_pages(ws), ws->nr_runs,
+			(double)(snapshot_timing_now_ns() - t0) / 1e6);
+	return ret;
+}
+
 /* Builds @nc's microVM on @src and restores @st into it; NULL with @err. */
 static struct vm *load_build(struct vmm *vmm, const struct vm_config *nc,
 			     const struct snapshot_state *st, struct restore_mem_source *src,
-			     struct err_buf *err)
+			     const struct working_set *ws, struct err_buf *err)
 {
 	struct vm *vm = vmm_build_for_restore(vmm, nc, src, err);
 
-	if (vm && snapshot_vm_restore(vm, st, err)) {
+	if (vm && (load_prefetch(vm, ws, err) || snapshot_vm_restore(vm, st, err))) {
 		vm_destroy(vm);
 		free(vm);
 		vm = NULL;
@@ -168,7 +190,7 @@ static int prewarmed_check(const struct vmm *vmm, const struct snapshot_load_com
  */
 static struct vm *prewarmed_fill(struct vmm *vmm, const struct snapshot_load_command *cmd,
 				 const struct vm_config *nc, const struct snapshot_state *st,
-				 int fd, struct err_buf *err)
+				 int fd, const struct working_set *ws, struct err_buf *err)
 {
 	struct vm *vm;
 	int ret = prewarmed_check(vmm, cmd, nc, err);
@@ -181,6 +203,8 @@ static struct vm *prewarmed_fill(struct vmm *vmm, const struct snapshot_load_com
 		err_set(err, ret, "cannot map the memory file over the pre-warmed memory: %s",
 			strerror(-ret));
 	else
+		ret = load_prefetch(vm, ws, err);
+	if (!ret)
 		ret = snapshot_vm_restore(vm, st, err);
 	if (ret) {
 		pr_warn("pre-warmed microVM discarded after a failed load");
@@ -215,6 +239,33 @@ static int load_config(const struct snapshot_load_command *cmd,
 	return ret;
 }
 
+/* working_set_path: read and checked against @st before anything is built. */
+static int load_working_set(const struct snapshot_load_command *cmd,
+			    const struct snapshot_state *st, const struct vm_config *nc,
+			    struct working_set *ws, struct err_buf *err)
+{
+	uint64_t total = 0;
+	struct err_buf why;
+
+	if (cmd->uffd)
+		return err_set(err, -EINVAL,
+			       "working_set_path is for the File backend: with Uffd the page-fault "
+			       "handler decides what to serve first");
+	if (nc->machine.huge_pages == HUGE_PAGES_2M)
+		return err_set(err, -EINVAL,
+			       "working_set_path with huge_pages 2M: that memory is read in whole");
+	if (working_set_read(cmd->working_set_path, ws, &why))
+		return err_set(err, -EINVAL, "working set %s: %s", cmd->working_set_path, why.msg);
+	for (unsigned int i = 0; i < st->nr_regions; i++)
+		total += st->regions[i].size;
+	if (ws->mem_pages != total / WORKING_SET_PAGE)
+		return err_set(err, -EINVAL,
+			       "working set %s describes %llu pages of memory, the snapshot has %llu",
+			       cmd->working_set_path, (unsigned long long)ws->mem_pages,
+			       (unsigned long long)(total / WORKING_SET_PAGE));
+	return 0;
+}
+
 /*
  * Everything is checked and built aside and only then adopted: a failed
  * load leaves the configuration and the process as they were.
@@ -226,6 +277,7 @@ static int snapshot_load_do(struct vmm *vmm, const struct snapshot_load_command 
 	struct snapshot_state *st = snapshot_state_alloc();
 	struct restore_mem_source src = { .file_fd = -1,
 					  .uffd_path = cmd->uffd ? cmd->mem_path : NULL };
+	struct working_set ws = { 0 };
 	struct vm *vm = NULL;
 	int ret;
 
@@ -233,11 +285,15 @@ static int snapshot_load_do(struct vmm *vmm, const struct snapshot_load_command 
 		return err_set(err, -ENOMEM, "out of memory");
 	vm_config_init(&nc);
 	ret = load_config(cmd, ov, st, &nc, err);
+	if (!ret && cmd->working_set_path)
+		ret = load_working_set(cmd, st, &nc, &ws, err);
 	if (!ret)
 		ret = load_mem_open(cmd, st, &src.file_fd, err);
 	if (!ret) {
-		vm = vmm->prewarmed ? prewarmed_fill(vmm, cmd, &nc, st, src.file_fd, err)
-				    : load_build(vmm, &nc, st, &src, err);
+		const struct working_set *pws = cmd->working_set_path ? &ws : NULL;
+
+		vm = vmm->prewarmed ? prewarmed_fill(vmm, cmd, &nc, st, src.file_fd, pws, err)
+				    : load_build(vmm, &nc, st, &src, pws, err);
 		if (!vm)
 			ret = -EINVAL;
 	}
@@ -253,6 +309,7 @@ static int snapshot_load_do(struct vmm *vmm, const struct snapshot_load_command 
 	}
 	if (src.file_fd >= 0)
 		close(src.file_fd);
+	working_set_free(&ws);
 	snapshot_state_free(st);
 	return ret;
 }
@@ -295,6 +352,32 @@ void controller_snapshot_rewind(struct vmm *vmm, const struct snapshot_rewind_co
 	if (cmd->resume_vm)
 		vmm_resume(vmm);
 	api_response_no_content(resp);
+}
+
+void controller_snapshot_working_set(struct vmm *vmm,
+				     const struct snapshot_working_set_command *cmd,
+				     struct api_response *resp)
+{
+	struct working_set ws;
+	struct err_buf err;
+
+	if (!vmm->rewind_state) {
+		api_response_error(resp, 400,
+				   "Working set error: the microVM was not loaded from a snapshot (or "
+				   "its memory was read into 2M huge pages): there is no memory file "
+				   "for the pages to refer to.");
+		return;
+	}
+	if (snapshot_mem_working_set(vmm->vm, &ws, &err) ||
+	    working_set_write(cmd->path, &ws, &err)) {
+		api_response_error(resp, 400, "Working set error: %s", err.msg);
+	} else {
+		pr_info("working set: %llu of %llu pages (%u runs) written to %s",
+			(unsigned long long)working_set_pages(&ws),
+			(unsigned long long)ws.mem_pages, ws.nr_runs, cmd->path);
+		api_response_no_content(resp);
+	}
+	working_set_free(&ws);
 }
 
 /* --prewarm: the microVM of @state_path's configuration, built before any load. */

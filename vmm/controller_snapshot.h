@@ -39,6 +39,16 @@ void controller_snapshot_rewind(struct vmm *vmm, const struct snapshot_rewind_co
 				struct api_response *resp);
 
 /*
+ * PUT /snapshot/working-set (ignis extension): writes which pages of the
+ * loaded microVM's memory are mapped now (touched since the load) to a
+ * working-set file (snapshot/format/working_set.h) that a later load's
+ * working_set_path populates before its vCPUs run.
+ */
+void controller_snapshot_working_set(struct vmm *vmm,
+				     const struct snapshot_working_set_command *cmd,
+				     struct api_response *resp);
+
+/*
  * --prewarm STATE: builds the microVM that @state_path's snapshot needs (KVM
  * VM, irqchip, vCPUs, memory slots over reserved RAM, devices with their
  * files and TAPs open) and keeps it for the next load, which then only maps

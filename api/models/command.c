@@ -8,6 +8,7 @@ static void free_load(struct snapshot_load_command *l)
 {
 	free(l->snapshot_path);
 	free(l->mem_path);
+	free(l->working_set_path);
 	for (unsigned int i = 0; i < VM_MAX_NETS; i++) {
 		free(l->overrides[i].iface_id);
 		free(l->overrides[i].host_dev_name);
@@ -44,6 +45,9 @@ void api_command_free(struct api_command *cmd)
 		break;
 	case CMD_SNAPSHOT_LOAD:
 		free_load(&cmd->u.load);
+		break;
+	case CMD_SNAPSHOT_WORKING_SET:
+		free(cmd->u.working_set.path);
 		break;
 	default:
 		break;

@@ -73,6 +73,7 @@ struct snapshot_load_command {
 	int huge_pages;  /* an enum huge_pages, or -1: the snapshot's ("Snapshot", absent) */
 	bool track_dirty_pages; /* track_dirty_pages or the deprecated enable_diff_snapshots */
 	bool resume_vm;
+	char *working_set_path; /* ignis extension: pages to populate before the vCPUs run */
 	unsigned int nr_overrides;
 	struct {
 		char *iface_id;
@@ -83,6 +84,11 @@ struct snapshot_load_command {
 /* PUT /snapshot/rewind (ignis extension). */
 struct snapshot_rewind_command {
 	bool resume_vm;
+};
+
+/* PUT /snapshot/working-set (ignis extension). */
+struct snapshot_working_set_command {
+	char *path;
 };
 
 /* Which member of struct api_command's union is in use. */
@@ -102,6 +108,7 @@ enum api_command_kind {
 	CMD_SNAPSHOT_CREATE,
 	CMD_SNAPSHOT_LOAD,
 	CMD_SNAPSHOT_REWIND,
+	CMD_SNAPSHOT_WORKING_SET,
 };
 
 #define API_COMMAND_FAULT_MAX 1024 /* the prefix and a whole err_buf message */
@@ -128,6 +135,7 @@ struct api_command {
 		struct snapshot_create_command create;
 		struct snapshot_load_command load;
 		struct snapshot_rewind_command rewind;
+		struct snapshot_working_set_command working_set;
 	} u;
 };
 

@@ -55,5 +55,7 @@ int vm_state_parse(json_t *obj, enum vm_state_request *out, struct err_buf *err)
 int snapshot_create_parse(json_t *obj, struct snapshot_create_command *out, struct err_buf *err);
 int snapshot_load_parse(json_t *obj, struct snapshot_load_command *out, struct err_buf *err);
 int snapshot_rewind_parse(json_t *obj, struct snapshot_rewind_command *out, struct err_buf *err);
+int snapshot_working_set_parse(json_t *obj, struct snapshot_working_set_command *out,
+			       struct err_buf *err);
 
 #endif

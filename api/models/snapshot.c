@@ -114,7 +114,8 @@ int snapshot_load_parse(json_t *obj, struct snapshot_load_command *out, struct e
 {
 	static const char *const keys[] = { "snapshot_path", "mem_backend", "mem_file_path",
 					    "enable_diff_snapshots", "track_dirty_pages",
-					    "resume_vm", "network_overrides", "huge_pages" };
+					    "resume_vm", "network_overrides", "huge_pages",
+					    "working_set_path" };
 	json_t *be = json_object_get(obj, "mem_backend");
 	json_t *resume = json_object_get(obj, "resume_vm");
 	json_t *track = json_object_get(obj, "track_dirty_pages");
@@ -122,13 +123,14 @@ int snapshot_load_parse(json_t *obj, struct snapshot_load_command *out, struct e
 	bool bad = false;
 	const char *state_path = fields_opt_string(obj, "snapshot_path", &bad);
 	const char *mem_path = fields_opt_string(obj, "mem_file_path", &bad);
+	const char *ws_path = fields_opt_string(obj, "working_set_path", &bad);
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (fields_check_keys(obj, NULL, keys, ARRAY_SIZE(keys), err))
 		return -EINVAL;
 	if (bad || !state_path)
-		return fail(err, "snapshot_path: expected a non-empty string");
+		return fail(err, "snapshot_path (and working_set_path): expected non-empty strings");
 	if ((resume && !json_is_boolean(resume)) || (track && !json_is_boolean(track)) ||
 	    (diff && !json_is_boolean(diff)))
 		return fail(err, "resume_vm, track_dirty_pages and enable_diff_snapshots are booleans");
@@ -147,6 +149,8 @@ int snapshot_load_parse(json_t *obj, struct snapshot_load_command *out, struct e
 		ret = parse_overrides(json_object_get(obj, "network_overrides"), out, err);
 	if (!ret)
 		ret = dup_to(&out->snapshot_path, state_path, err);
+	if (!ret && ws_path)
+		ret = dup_to(&out->working_set_path, ws_path, err);
 	out->track_dirty_pages = json_is_true(track) || json_is_true(diff);
 	out->resume_vm = json_is_true(resume);
 	return ret;
@@ -165,4 +169,19 @@ int snapshot_rewind_parse(json_t *obj, struct snapshot_rewind_command *out, stru
 		return fail(err, "resume_vm: expected true or false");
 	out->resume_vm = json_is_true(resume);
 	return 0;
+}
+
+int snapshot_working_set_parse(json_t *obj, struct snapshot_working_set_command *out,
+			       struct err_buf *err)
+{
+	static const char *const keys[] = { "path" };
+	bool bad = false;
+	const char *path = fields_opt_string(obj, "path", &bad);
+
+	memset(out, 0, sizeof(*out));
+	if (fields_check_keys(obj, NULL, keys, ARRAY_SIZE(keys), err))
+		return -EINVAL;
+	if (bad || !path)
+		return fail(err, "path: expected a non-empty string");
+	return dup_to(&out->path, path, err);
 }

@@ -95,6 +95,7 @@ static const struct {
 	{ "PUT", "/snapshot/create", BODY, API_PUT_SNAPSHOT_CREATE, NULL },
 	{ "PUT", "/snapshot/load", BODY, API_PUT_SNAPSHOT_LOAD, NULL },
 	{ "PUT", "/snapshot/rewind", BODY, API_PUT_SNAPSHOT_REWIND, NULL },
+	{ "PUT", "/snapshot/working-set", BODY, API_PUT_SNAPSHOT_WORKING_SET, NULL },
 	{ "PUT", "/cpu-config", BODY, API_PUT_CPU_CONFIG, NULL },
 	{ "DELETE", "/drives/x", NULL, API_DELETE_DRIVE, "x" },
 	{ "DELETE", "/network-interfaces/x", NULL, API_DELETE_NETWORK_INTERFACE, "x" },

@@ -214,7 +214,8 @@ int snapshot_file_read(const char *path, uint8_t **payload, size_t *payload_len,
 	size_t len, got = 0;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given by mistake is refused below, not waited on. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return err_set(err, -errno, "cannot open snapshot state %s: %s", path,
 			       strerror(errno));

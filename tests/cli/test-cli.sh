@@ -32,6 +32,8 @@ expect "--snapshot-version prints the format version" 0 '^2\.0$' -- --snapshot-v
 expect "--describe-snapshot of a missing file" 1 "cannot open .*nope.state" -- --describe-snapshot "$work/nope.state"
 printf 'IGNS is not how this starts' >"$work/junk.state"
 expect "--describe-snapshot of a non-snapshot" 1 "not an ignis snapshot state file" -- --describe-snapshot "$work/junk.state"
+mkfifo "$work/fifo.state"
+expect "--describe-snapshot of a FIFO is refused, not waited on" 1 "is not a regular file" -- --describe-snapshot "$work/fifo.state"
 expect "unknown flag is an argument error" 153 "unknown or incomplete argument .--bogus." -- --bogus
 expect "flag missing its value is an argument error" 153 "argument" -- --config-file
 expect "--no-api needs --config-file" 153 "--no-api requires --config-file" -- --no-api

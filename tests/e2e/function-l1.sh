@@ -65,7 +65,7 @@ fn_invoke() {
 
 # fn_ignis_log TAG FILE: ignis's timing lines and its warnings/errors.
 fn_ignis_log() {
-	grep -a -E 'first vCPU exit|API server listening|pre-warmed|snapshot (create|load|rewind)|ERROR|WARN' "$2" |
+	grep -a -E 'first vCPU exit|API server listening|pre-warmed|snapshot (create|load|rewind)|working set|ERROR|WARN' "$2" |
 		tail -n 12 | sed "s/^/$1 FN_LOG /"
 }
 
@@ -135,6 +135,28 @@ fn_ig_prewarm() {
 fn_ig_load_into() {
 	fn_invoke "$1" "$2" "$3" -w -- "$CTL" --api-sock /run/fn.sock --timeout 240 \
 		snapshot-load "$SNAP_STATE" "$SNAP_MEM" --resume
+	grep -a -q . "/bed/$1.cmd" && sed "s/^/$1 FN_LOAD_ANSWER /" "/bed/$1.cmd" | head -n 3
+}
+
+# fn_load_json STATE MEM [WORKING_SET]: a File load body with resume_vm.
+fn_load_json() {
+	echo "{\"snapshot_path\": \"$1\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$2\"}, \"resume_vm\": true${3:+, \"working_set_path\": \"$3\"}}"
+}
+
+# fn_ig_start TAG: a fresh ignis on /run/fn.sock (not timed).
+fn_ig_start() {
+	rm -f /run/fn.sock
+	"$IGNIS" --api-sock /run/fn.sock </dev/null >"/bed/$1.con" 2>&1 &
+	ig_pid=$!
+	h_pid=""
+	fn_wait_sock /run/fn.sock || echo "$1 FN_STEP_FAILED no API socket"
+}
+
+# fn_ig_load_ws TAG BODY COUNT WORKING_SET: the File load of SNAP_STATE with
+# working_set_path into the ignis on /run/fn.sock, timed as fn_ig_load.
+fn_ig_load_ws() {
+	fn_invoke "$1" "$2" "$3" -w -- "$CTL" --api-sock /run/fn.sock --timeout 240 \
+		raw PUT /snapshot/load "$(fn_load_json "$SNAP_STATE" "$SNAP_MEM" "$4")"
 	grep -a -q . "/bed/$1.cmd" && sed "s/^/$1 FN_LOAD_ANSWER /" "/bed/$1.cmd" | head -n 3
 }
 

@@ -82,16 +82,17 @@ fn_check_warm() {
 	done
 }
 
-# fn_check_refused KIND TEXT: the load answered "mismatch KIND ..." holds TEXT.
-fn_check_refused() {
+# fn_check_refused_in TAG KIND TEXT: the answer "TAG KIND ..." holds TEXT.
+fn_check_refused_in() {
 	local answer
-	answer=$(e2e_value "mismatch $1")
-	if printf '%s' "$answer" | grep -q -F -- "$2"; then
-		bed_pass "mismatch: load refused: $answer"
+	answer=$(e2e_value "$1 $2")
+	if printf '%s' "$answer" | grep -q -F -- "$3"; then
+		bed_pass "$1: load refused: $answer"
 	else
-		bed_fail "mismatch: want a refusal with '$2', got '${answer:-nothing}'"
+		bed_fail "$1: want a refusal with '$3', got '${answer:-nothing}'"
 	fi
 }
+fn_check_refused() { fn_check_refused_in mismatch "$@"; }
 
 # fn_check_calls TAG N: the first answer's tmpfs_calls (the function's own
 # count, in a file on the guest's tmpfs) is N.

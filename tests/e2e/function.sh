@@ -15,7 +15,14 @@
 #         survived), and invocation 6 follows
 #   dirty  the same in a guest loaded with --track-dirty-pages, where the
 #         rewind drops only the pages written since (log: "the dirty ones")
-#   refused  a rewind of the cold-booted guest: 400, nothing to go back to
+#   refused  a rewind of the cold-booted guest: 400, nothing to go back to;
+#         so is PUT /snapshot/working-set
+#   ws    after the File load's invocations, PUT /snapshot/working-set writes
+#         the pages touched since the load (logged: N of 32768 pages)
+#   prefetch  a fresh ignis refuses a load whose working_set_path is not a
+#         working-set file, and one with the Uffd backend, stays Not started,
+#         then loads with it: pages populated before the vCPUs ran (logged),
+#         invocation 5
 #   uffd  the same snapshot through ignis-uffd-handler: invocation 5 again
 #         (the same snapshot), a different body's digest
 #   pre   a fresh ignis started with --prewarm of that snapshot loads it
@@ -59,14 +66,23 @@ UFFD_HANDLER=/bed/bin/ignis-uffd-handler
 fn_net_up
 fn_ig_cold cold hello 4
 echo "cold FN_REWIND_REFUSED \$(\$CTL --api-sock /run/fn.sock snapshot-rewind 2>&1 | tr '\n' ' ')"
+echo "cold FN_WS_REFUSED \$(\$CTL --api-sock /run/fn.sock snapshot-working-set /bed/cold.ws 2>&1 | tr '\n' ' ')"
 fn_ig_snapshot cold
 fn_ig_load file hello 2 File
+echo "file FN_WS answer:\$(\$CTL --api-sock /run/fn.sock snapshot-working-set /bed/fn.ws 2>&1 | tr '\n' ' ')"
 fn_ig_rewind rewind1 hello 2
 fn_ig_rewind rewind2 hello 1
 fn_ig_stop file
 fn_ig_load dirty hello 2 File --track-dirty-pages
 fn_ig_rewind dirty-rewind hello 2
 fn_ig_stop dirty
+fn_ig_start prefetch
+echo "notaset" >/bed/junk.ws
+echo "prefetch FN_REFUSED_JUNK \$(\$CTL --api-sock /run/fn.sock raw PUT /snapshot/load "\$(fn_load_json /bed/fn.state /bed/fn.mem /bed/junk.ws)" 2>&1 | tr '\n' ' ')"
+echo "prefetch FN_REFUSED_WSUFFD \$(\$CTL --api-sock /run/fn.sock raw PUT /snapshot/load '{"snapshot_path": "/bed/fn.state", "mem_backend": {"backend_type": "Uffd", "backend_path": "/run/none.sock"}, "working_set_path": "/bed/fn.ws"}' 2>&1 | tr '\n' ' ')"
+echo "prefetch FN_STATE \$(\$CTL --api-sock /run/fn.sock info 2>&1 | tr -d '\n ')"
+fn_ig_load_ws prefetch hello 2 /bed/fn.ws
+fn_ig_stop prefetch
 fn_ig_load uffd world 1 Uffd
 fn_ig_stop uffd
 fn_ig_prewarm pre
@@ -114,6 +130,28 @@ if grep -aq '^dirty FN_LOG .*snapshot rewind: [0-9]* guest pages dropped back to
 	bed_pass "dirty: the rewind dropped only the dirty pages ($(grep -a '^dirty FN_LOG .*snapshot rewind' "$E2E_LOG" | head -n1 | sed 's/.*rewind: //'))"
 else
 	bed_fail "dirty: no 'snapshot rewind: N guest pages dropped ... (the dirty ones)' log line"
+fi
+case "$(e2e_value "cold FN_WS_REFUSED")" in
+*"400: Working set error: the microVM was not loaded from a snapshot"*) bed_pass "refused: a cold-booted microVM has no working set of a memory file" ;;
+*) bed_fail "refused: working set of a cold-booted microVM answered: $(e2e_value "cold FN_WS_REFUSED")" ;;
+esac
+ws_line=$(grep -a '^file FN_LOG .*working set: [0-9]* of 32768 pages' "$E2E_LOG" | head -n1 || true)
+if [ -n "$ws_line" ] && [ "$(e2e_value "file FN_WS")" = "answer:" ]; then
+	bed_pass "ws: the working set was written (${ws_line#*working set: })"
+else
+	bed_fail "ws: PUT /snapshot/working-set: $(e2e_value "file FN_WS"); log: ${ws_line:-none}"
+fi
+fn_check_refused_in prefetch FN_REFUSED_JUNK "Load snapshot error: working set /bed/junk.ws:"
+fn_check_refused_in prefetch FN_REFUSED_WSUFFD "working_set_path is for the File backend"
+case "$(e2e_value "prefetch FN_STATE")" in
+*'"state":"Notstarted"'*) bed_pass "prefetch: after the refusals the process is still Not started" ;;
+*) bed_fail "prefetch: GET / after the refusals: $(e2e_value "prefetch FN_STATE")" ;;
+esac
+fn_check_first prefetch 5 "$hello"
+if grep -aq '^prefetch FN_LOG .*snapshot load: prefetched [1-9][0-9]* pages' "$E2E_LOG"; then
+	bed_pass "prefetch: $(grep -a '^prefetch FN_LOG .*prefetched' "$E2E_LOG" | head -n1 | sed 's/.*load: //')"
+else
+	bed_fail "prefetch: no 'snapshot load: prefetched N pages' log line"
 fi
 case "$(e2e_value "cold FN_REWIND_REFUSED")" in
 *"400: Rewind error: the microVM was not loaded from a snapshot"*) bed_pass "refused: a cold-booted microVM has nothing to rewind to" ;;

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int differ(char *why, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int differ(char *why, size_t len, const char *fmt,
+							   ...)
 {
 	va_list ap;
 
