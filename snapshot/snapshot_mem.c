@@ -328,6 +328,10 @@ int snapshot_mem_prefetch(const struct vm *vm, const struct working_set *ws, str
 			       "the working set describes %llu pages of memory, the snapshot has %llu",
 			       (unsigned long long)ws->mem_pages,
 			       (unsigned long long)(vm->mem.total_size / DIRTY_PAGE_SIZE));
+	/* Readahead of every run first (asynchronous), so a cold page cache fills in big reads. */
+	for (uint32_t i = 0; i < ws->nr_runs; i++)
+		(void)madvise(base + ws->runs[i].first * DIRTY_PAGE_SIZE,
+			      ws->runs[i].count * DIRTY_PAGE_SIZE, MADV_WILLNEED);
 	for (uint32_t i = 0; i < ws->nr_runs; i++) {
 		const struct working_set_run *r = &ws->runs[i];
 

@@ -15,6 +15,7 @@
 mkdir -p /run
 SNAP_STATE=/bed/fn.state
 SNAP_MEM=/bed/fn.mem
+Q_MIG=/bed/q.mig
 
 fn_wait_sock() {
 	_i=0
@@ -116,7 +117,7 @@ fn_ig_load() {
 	ig_pid=$!
 	fn_wait_sock /run/fn.sock || echo "$1 FN_STEP_FAILED no API socket"
 	fn_invoke "$1" "$2" "$3" -w -- "$CTL" --api-sock /run/fn.sock --timeout 240 \
-		snapshot-load "$SNAP_STATE" "$_mem" --resume $_flag ${5:-}
+		snapshot-load "$SNAP_STATE" "$_mem" --resume $_flag ${5:+"$5"}
 	grep -a -q . "/bed/$1.cmd" && sed "s/^/$1 FN_LOAD_ANSWER /" "/bed/$1.cmd" | head -n 3
 }
 
@@ -217,13 +218,13 @@ fn_q_cold() {
 
 # fn_q_save TAG: stop, migrate to /bed/q.mig, quit.
 fn_q_save() {
-	rm -f /bed/q.mig
+	rm -f "$Q_MIG"
 	qmp '{"execute": "migrate-set-parameters", "arguments": {"max-bandwidth": 107374182400}}'
 	qmp '{"execute": "stop", "id": "stop"}'
 	fn_wait_for "/bed/$1.cmd" '"id": ?"stop"' 60
-	qmp '{"execute": "migrate", "arguments": {"uri": "exec:cat > /bed/q.mig"}, "id": "mig"}'
+	qmp "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:cat > $Q_MIG\"}, \"id\": \"mig\"}"
 	if fn_wait_for "/bed/$1.cmd" '"status": ?"completed"' 300; then
-		echo "$1 FN_SNAPSHOT ok $(stat -c %s /bed/q.mig) bytes"
+		echo "$1 FN_SNAPSHOT ok $(stat -c %s "$Q_MIG") bytes"
 	else
 		echo "$1 FN_STEP_FAILED migrate"
 	fi
@@ -247,6 +248,6 @@ fn_q_load() {
 	qmp '{"execute": "qmp_capabilities", "id": "caps"}'
 	fn_wait_for "/bed/$1.qmp" '"id": ?"caps"' 60 || echo "$1 FN_STEP_FAILED QMP"
 	fn_invoke "$1" "$2" "$3" -- sh -c \
-		'echo "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"exec:cat /bed/q.mig\"}}" >&3'
+		"echo '{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": \"exec:cat $Q_MIG\"}}' >&3"
 	fn_q_quit "$q_pid"
 }

@@ -55,7 +55,7 @@ ws_ignis_run() {
 	l="ignis run $i: cold -> 200 $(ws_first "$con" "ig-cold-$i" ig_cold 1)"
 	l+="; snapshot $(ws_line "$con" "ig-cold-$i" FN_SNAPSHOT)"
 	grep -aq "^ig-cold-$i FN_SNAPSHOT ok" "$con" || ws_failed=1
-	for b in file uffd pre; do
+	for b in file uffd pre ws filec wsc; do
 		grep -aq "^ig-$b-$i " "$con" || continue
 		l+="; $b -> 200 $(ws_first "$con" "ig-$b-$i" "ig_$b" 5)"
 		fe=$(grep -a "^ig-$b-$i FN_LOG .*first vCPU exit" "$con" | sed -n 's/.*first vCPU exit \([0-9.]*\) ms.*/\1/p' | head -n1)
@@ -65,11 +65,17 @@ ws_ignis_run() {
 			grep -aq "^ig-$t-$i " "$con" || continue
 			l+="; rewind -> 200 $(ws_first "$con" "ig-$t-$i" ig_rew 5)"
 		done
-		[ "$b" = file ] && grep -a "^ig-file-$i FN_LOG .*snapshot rewind: " "$con" |
+		[ "$b" = file ] && { grep -a "^ig-file-$i FN_LOG .*snapshot rewind: " "$con" || true; } |
 			sed -n 's/.*rewind: \([0-9]*\) guest pages.* in \([0-9.]*\) ms.*/\1 \2/p' |
 			while read -r pages ms; do
 				echo "ig_rew_pages $pages" >>"$ws_results"
 				echo "ig_rew_ms $ms" >>"$ws_results"
+			done
+		{ grep -a "^ig-$b-$i FN_LOG .*prefetched" "$con" || true; } |
+			sed -n 's/.*prefetched \([0-9]*\) pages.* in \([0-9.]*\) ms.*/\1 \2/p' |
+			while read -r pages ms; do
+				echo "ig_${b}_pf_pages $pages" >>"$ws_results"
+				echo "ig_${b}_pf_ms $ms" >>"$ws_results"
 			done
 		[ -n "$su" ] && echo "ig_${b}_startup $(awk -v u="$su" 'BEGIN { printf "%.1f", u / 1000 }')" >>"$ws_results"
 	done
@@ -86,10 +92,10 @@ ws_report() {
 	echo "warm-start: bed wall time ${bed_wall:-?} s; $(grep -a -m1 '^WS_L1 ' "$con" | cut -d' ' -f2- | tr -d '\r')"
 	echo "guest: kernel $GUEST_KERNEL, rootfs $FN_ROOTFS, $mem MiB, 1 vCPU"
 	grep -aq '^WS_DONE' "$con" || { echo "warm-start: the L1 script did not finish"; ws_failed=1; }
-	grep -a ' FN_STEP_FAILED\| FN_CONSOLE ' "$con" | tr -d '\r' | sed 's/^/warm-start: /' && ws_failed=1
+	grep -a ' FN_STEP_FAILED\| FN_CONSOLE \|^WS_STEP_FAILED' "$con" | tr -d '\r' | sed 's/^/warm-start: /' && ws_failed=1
 	for i in $(seq 1 "$runs"); do
 		[ "$have_ignis" = 1 ] && ws_ignis_run "$con" "$i"
-		echo "qemu  run $i: cold -> 200 $(ws_first "$con" "q-cold-$i" q_cold 1); migrate $(ws_line "$con" "q-cold-$i" FN_SNAPSHOT); load -> 200 $(ws_first "$con" "q-load-$i" q_load 5)"
+		echo "qemu  run $i: cold -> 200 $(ws_first "$con" "q-cold-$i" q_cold 1); migrate $(ws_line "$con" "q-cold-$i" FN_SNAPSHOT); load -> 200 $(ws_first "$con" "q-load-$i" q_load 5); cache dropped: load -> 200 $(ws_first "$con" "q-loadc-$i" q_loadc 5)"
 		grep -aq "^q-cold-$i FN_SNAPSHOT ok" "$con" || ws_failed=1
 	done
 	fl=$(grep -a '^floor kvm-floor .* median:' "$con" | sed -n 's/.* total \([0-9.]*\) us.*/\1/p' | head -n1)
@@ -106,6 +112,12 @@ ws_report() {
 	ws_row "snapshot load (Uffd) -> first 200" "$(ws_median ig_uffd)" "$(ws_median q_load)"
 	ws_row "pre-warmed load (File) -> first 200" "$(ws_median ig_pre)" "$(ws_median q_load)"
 	ws_row "rewind (in-process) -> first 200" "$(ws_median ig_rew)" "$(ws_median q_load)"
+	ws_row "prefetched File load -> first 200" "$(ws_median ig_ws)" "$(ws_median q_load)"
+	ws_row "page cache dropped: File load -> first 200" "$(ws_median ig_filec)" "$(ws_median q_loadc)"
+	ws_row "page cache dropped: prefetched -> first 200" "$(ws_median ig_wsc)" "$(ws_median q_loadc)"
+	ws_row "  prefetch itself, warm cache (ms)" "$(ws_median ig_ws_pf_ms)" ""
+	ws_row "  prefetch itself, cache dropped (ms)" "$(ws_median ig_wsc_pf_ms)" ""
+	ws_row "  working set, pages of 4 KiB" "$(ws_median ig_ws_pf_pages)" ""
 	ws_row "invocation after a cold boot (warm)" "$(ws_median ig_cold_warm)" "$(ws_median q_cold_warm)"
 	ws_row "invocation after a File load / QEMU load" "$(ws_median ig_file_warm)" "$(ws_median q_load_warm)"
 	ws_row "invocation after a Uffd load" "$(ws_median ig_uffd_warm)" ""
@@ -121,10 +133,13 @@ ws_report() {
 	ws_row "bare-KVM floor in L1 (kvm-floor total)" "$(ws_median floor)" ""
 	awk -v c="$(ws_median ig_cold)" -v f="$(ws_median ig_file)" -v e="$(ws_median ig_file_exit)" \
 		-v fl="$(ws_median floor)" -v p="$(ws_median ig_pre)" -v pe="$(ws_median ig_pre_exit)" \
-		-v r="$(ws_median ig_rew)" 'BEGIN {
+		-v r="$(ws_median ig_rew)" -v w="$(ws_median ig_ws)" -v fc="$(ws_median ig_filec)" \
+		-v wc="$(ws_median ig_wsc)" 'BEGIN {
 		if (c != "" && f != "" && f > 0) printf "ignis: a File load answers %.1f x sooner than a cold boot\n", c / f
 		if (f != "" && p != "" && p > 0) printf "ignis: a pre-warmed load answers %.1f x sooner than a File load\n", f / p
 		if (f != "" && r != "" && r > 0) printf "ignis: a rewind answers %.1f x sooner than a File load\n", f / r
+		if (f != "" && w != "" && w > 0) printf "ignis: a prefetched load answers %.1f x sooner than a File load\n", f / w
+		if (fc != "" && wc != "" && wc > 0) printf "ignis, page cache dropped: prefetched %.1f x sooner than File\n", fc / wc
 		if (e != "" && fl != "" && fl > 0) printf "ignis: load -> first vCPU exit = %.1f x the L1 floor\n", e / fl
 		if (pe != "" && fl != "" && fl > 0) printf "ignis: pre-warmed load -> first vCPU exit = %.1f x the L1 floor\n", pe / fl
 	}'
@@ -137,7 +152,9 @@ ws_plot() {
 	: >"$data"
 	for pair in "ignis cold boot:ig_cold" "QEMU cold boot:q_cold" "ignis load File:ig_file" \
 		"ignis load Uffd:ig_uffd" "ignis pre-warmed File:ig_pre" "ignis rewind:ig_rew" \
-		"QEMU migrate-incoming:q_load"; do
+		"ignis prefetched File:ig_ws" "QEMU migrate-incoming:q_load" \
+		"ignis File, cache dropped:ig_filec" "ignis prefetched, cache dropped:ig_wsc" \
+		"QEMU load, cache dropped:q_loadc"; do
 		label=${pair%%:*}
 		metric=${pair#*:}
 		v=$(ws_median "$metric")

@@ -123,9 +123,15 @@ EOF
 echo "warm-start: one bed session, guest $mem MiB, $runs run(s) each"
 bed_start=$(date +%s.%N)
 bed_rc=0
-"$IGNIS_SRC/scripts/bed/run.sh" --qemu-peer --mem $((1536 + 2 * mem)) --script "$work/inner.sh" \
+# brd.ko from the L1 kernel package (run.sh only stages the KVM modules), and
+# mke2fs, for the ext4 the snapshots live on (a page cache that can be dropped).
+l1dir=$("$IGNIS_SRC/scripts/bed/l1.sh")
+brd=$(find "$l1dir/lib/modules" -name brd.ko | head -n1)
+[ -n "$brd" ] || bed_abort "no brd.ko under $l1dir"
+"$IGNIS_SRC/scripts/bed/run.sh" --qemu-peer --mem $((1536 + 4 * mem)) --script "$work/inner.sh" \
 	--log "$console" --timeout $((300 + runs * 300)) ${bins[@]+"${bins[@]}"} \
-	--bin "$FN_INVOKE" --bin "$NET_IP" --bin "$work/kvm-floor" \
+	--bin "$FN_INVOKE" --bin "$NET_IP" --bin "$work/kvm-floor" --bin "$(command -v mke2fs)" \
+	--file /etc/mke2fs.conf:/etc/mke2fs.conf --file "$brd:brd.ko" \
 	--file "$here/../e2e/net-l1.sh" --file "$here/../e2e/function-l1.sh" \
 	--file "$here/warm-start-l1.sh" --file "$work/fn.json" --file "$work/fn-qemu.sh" \
 	--file "$GUEST_KERNEL:vmlinux" --file "$FN_ROOTFS:fn-rootfs.ext4" >/dev/null || bed_rc=$?
