@@ -176,18 +176,24 @@ static int vmm_run_vm(struct vmm *vmm, struct vm *vm, bool paused, struct err_bu
 	int ret;
 
 	vmm->vm = vm;
-	if (paused)
-		run_ctl_request_pause(&vm->run);
-	ret = vm_start(vm);
-	if (ret) {
-		err_set(err, ret, "cannot start the vCPU threads: %s", strerror(-ret));
-		vm_destroy(vm);
-		free(vm);
-		vmm->vm = NULL;
-		return ret;
+	if (vm->threads_started) {
+		/* Pre-started (--prewarm): parked since; only a resume is left. */
+		if (!paused)
+			vm_resume(vm);
+	} else {
+		if (paused)
+			run_ctl_request_pause(&vm->run);
+		ret = vm_start(vm);
+		if (ret) {
+			err_set(err, ret, "cannot start the vCPU threads: %s", strerror(-ret));
+			vm_destroy(vm);
+			free(vm);
+			vmm->vm = NULL;
+			return ret;
+		}
+		if (paused)
+			vm_pause(vm);
 	}
-	if (paused)
-		vm_pause(vm);
 	vmm->state = paused ? VMM_PAUSED : VMM_RUNNING;
 	/* Input that waited for a guest can flow now. */
 	if (vmm->console_in_fd >= 0)
@@ -252,6 +258,14 @@ int vmm_prewarm(struct vmm *vmm, struct vm_config *cfg, struct err_buf *err)
 	vm = vmm_build_for_restore(vmm, cfg, &reserve, err);
 	if (!vm)
 		return -EINVAL;
+	/* The vCPU threads too (with their seccomp filters), parked before their first KVM_RUN. */
+	run_ctl_request_pause(&vm->run);
+	if (vm_start(vm)) {
+		vm_destroy(vm);
+		free(vm);
+		return err_set(err, -EAGAIN, "cannot start the vCPU threads");
+	}
+	vm_pause(vm);
 	vmm->prewarmed = vm;
 	vmm->prewarmed_config = *cfg;
 	vm_config_init(cfg);

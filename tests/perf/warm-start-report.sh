@@ -153,8 +153,8 @@ ws_plot() {
 	for pair in "ignis cold boot:ig_cold" "QEMU cold boot:q_cold" "ignis load File:ig_file" \
 		"ignis load Uffd:ig_uffd" "ignis pre-warmed File:ig_pre" "ignis rewind:ig_rew" \
 		"ignis prefetched File:ig_ws" "QEMU migrate-incoming:q_load" \
-		"ignis File, cache dropped:ig_filec" "ignis prefetched, cache dropped:ig_wsc" \
-		"QEMU load, cache dropped:q_loadc"; do
+		"ignis File, cold cache:ig_filec" "ignis prefetched, cold cache:ig_wsc" \
+		"QEMU load, cold cache:q_loadc"; do
 		label=${pair%%:*}
 		metric=${pair#*:}
 		v=$(ws_median "$metric")
@@ -163,7 +163,7 @@ ws_plot() {
 		[ -n "$v" ] && printf '"%s" %s %s\n' "$label" "$v" "$colour" >>"$data"
 	done
 	gnuplot <<GP
-set terminal png size 900,480 font ",11"
+set terminal png size 1000,600 font ",11"
 set output "$2"
 set title "Request -> first 200 of the function guest (median of $runs runs, nested bed: ratios matter)"
 set ylabel "ms (log scale)"
@@ -172,7 +172,8 @@ set yrange [10:*]
 set style fill solid 0.7 border -1
 set boxwidth 0.6
 set grid ytics
-set xtics nomirror
+set xtics nomirror rotate by -35 left
+set bmargin 9
 plot "$data" using 0:2:3:xtic(1) with boxes lc rgb variable notitle, \
      "" using 0:2:(sprintf("%.0f", \$2)) with labels offset 0,0.8 notitle
 GP

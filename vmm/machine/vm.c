@@ -339,6 +339,7 @@ int vm_start(struct vm *vm)
 			return ret;
 		}
 	}
+	vm->threads_started = true;
 	return 0;
 }
 

@@ -72,6 +72,7 @@ struct vm {
 
 	/* vCPU run control: stop, and pause by parking the threads. */
 	struct run_ctl run;
+	bool threads_started; /* vm_start() ran (a --prewarm VM parks them before any load) */
 
 	struct snapshot_timing load_timing; /* armed by a resumed snapshot load */
 };
