@@ -5,37 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snapshot/format/codec.h"
 #include "snapshot/format/format.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 void working_set_free(struct working_set *ws)
 {
@@ -108,14 +79,14 @@ int working_set_encode(const struct working_set *ws, uint8_t **out, size_t *len)
 	p = malloc(*len);
 	if (!p)
 		return -ENOMEM;
-	put32(p, WORKING_SET_TAG);
-	put32(p + 4, WORKING_SET_VERSION);
-	put32(p + 8, WORKING_SET_PAGE);
-	put32(p + 12, ws->nr_runs);
-	put64(p + 16, ws->mem_pages);
+	snap_put_le32(p, WORKING_SET_TAG);
+	snap_put_le32(p + 4, WORKING_SET_VERSION);
+	snap_put_le32(p + 8, WORKING_SET_PAGE);
+	snap_put_le32(p + 12, ws->nr_runs);
+	snap_put_le64(p + 16, ws->mem_pages);
 	for (uint32_t i = 0; i < ws->nr_runs; i++) {
-		put64(p + WORKING_SET_HEADER + 16 * (size_t)i, ws->runs[i].first);
-		put64(p + WORKING_SET_HEADER + 16 * (size_t)i + 8, ws->runs[i].count);
+		snap_put_le64(p + WORKING_SET_HEADER + 16 * (size_t)i, ws->runs[i].first);
+		snap_put_le64(p + WORKING_SET_HEADER + 16 * (size_t)i + 8, ws->runs[i].count);
 	}
 	*out = p;
 	return 0;
@@ -128,19 +99,19 @@ int working_set_decode(const uint8_t *buf, size_t len, struct working_set *ws,
 	uint32_t n, bad = 0;
 
 	memset(ws, 0, sizeof(*ws));
-	if (len < WORKING_SET_HEADER || get32(buf) != WORKING_SET_TAG)
+	if (len < WORKING_SET_HEADER || snap_le32(buf) != WORKING_SET_TAG)
 		return err_set(err, -EINVAL, "not an ignis working-set file");
-	if (get32(buf + 4) != WORKING_SET_VERSION)
+	if (snap_le32(buf + 4) != WORKING_SET_VERSION)
 		return err_set(err, -EINVAL, "working-set version %u, this ignis reads %u",
-			       get32(buf + 4), WORKING_SET_VERSION);
-	if (get32(buf + 8) != WORKING_SET_PAGE)
+			       snap_le32(buf + 4), WORKING_SET_VERSION);
+	if (snap_le32(buf + 8) != WORKING_SET_PAGE)
 		return err_set(err, -EINVAL, "working-set page size %u, expected %u",
-			       get32(buf + 8), WORKING_SET_PAGE);
-	n = get32(buf + 12);
+			       snap_le32(buf + 8), WORKING_SET_PAGE);
+	n = snap_le32(buf + 12);
 	if ((len - WORKING_SET_HEADER) % 16 || (len - WORKING_SET_HEADER) / 16 != n)
 		return err_set(err, -EINVAL, "working set says %u runs but holds %zu bytes of them",
 			       n, len - WORKING_SET_HEADER);
-	ws->mem_pages = get64(buf + 16);
+	ws->mem_pages = snap_le64(buf + 16);
 	if (n) {
 		ws->runs = calloc(n, sizeof(*ws->runs));
 		if (!ws->runs)
@@ -148,8 +119,8 @@ int working_set_decode(const uint8_t *buf, size_t len, struct working_set *ws,
 	}
 	ws->nr_runs = n;
 	for (uint32_t i = 0; i < n; i++) {
-		ws->runs[i].first = get64(buf + WORKING_SET_HEADER + 16 * (size_t)i);
-		ws->runs[i].count = get64(buf + WORKING_SET_HEADER + 16 * (size_t)i + 8);
+		ws->runs[i].first = snap_le64(buf + WORKING_SET_HEADER + 16 * (size_t)i);
+		ws->runs[i].count = snap_le64(buf + WORKING_SET_HEADER + 16 * (size_t)i + 8);
 	}
 	why = runs_problem(ws, &bad);
 	if (why)

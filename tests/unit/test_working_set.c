@@ -13,30 +13,19 @@
 
 #include <criterion/criterion.h>
 
+#include "snapshot/format/codec.h"
 #include "snapshot/format/working_set.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* A payload of @n runs (first, count pairs in @r) for @pages pages of memory. */
 static size_t payload(uint8_t *buf, uint64_t pages, const uint64_t *r, uint32_t n)
 {
-	put32(buf, WORKING_SET_TAG);
-	put32(buf + 4, WORKING_SET_VERSION);
-	put32(buf + 8, WORKING_SET_PAGE);
-	put32(buf + 12, n);
-	put64(buf + 16, pages);
+	snap_put_le32(buf, WORKING_SET_TAG);
+	snap_put_le32(buf + 4, WORKING_SET_VERSION);
+	snap_put_le32(buf + 8, WORKING_SET_PAGE);
+	snap_put_le32(buf + 12, n);
+	snap_put_le64(buf + 16, pages);
 	for (uint32_t i = 0; i < 2 * n; i++)
-		put64(buf + WORKING_SET_HEADER + 8 * i, r[i]);
+		snap_put_le64(buf + WORKING_SET_HEADER + 8 * i, r[i]);
 	return WORKING_SET_HEADER + 16 * (size_t)n;
 }
 
@@ -117,14 +106,14 @@ Test(working_set, hostile_payloads_are_refused_with_the_reason)
 	buf[0] ^= 1;
 	expect_refused(buf, len, "not an ignis working-set file");
 	len = payload(buf, 10, ok, 2);
-	put32(buf + 4, 2);
+	snap_put_le32(buf + 4, 2);
 	expect_refused(buf, len, "working-set version 2");
 	len = payload(buf, 10, ok, 2);
-	put32(buf + 8, 2097152);
+	snap_put_le32(buf + 8, 2097152);
 	expect_refused(buf, len, "page size 2097152");
 	len = payload(buf, 10, ok, 2);
 	expect_refused(buf, len - 1, "says 2 runs but holds 31 bytes");
-	put32(buf + 12, 3);
+	snap_put_le32(buf + 12, 3);
 	expect_refused(buf, len, "says 3 runs but holds 32 bytes");
 	expect_refused(buf, payload(buf, 0, NULL, 0), "memory size of 0 pages");
 	expect_refused(buf, payload(buf, (1ULL << 40) + 1, NULL, 0), "over 2^40");
