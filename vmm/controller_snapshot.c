@@ -62,6 +62,16 @@ void controller_snapshot_create(struct vmm *vmm, const struct snapshot_create_co
 	snapshot_state_free(st);
 }
 
+/* The size of the snapshot's guest memory: its regions, back to back in the memory file. */
+static uint64_t state_mem_bytes(const struct snapshot_state *st)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < st->nr_regions; i++)
+		total += st->regions[i].size;
+	return total;
+}
+
 /*
  * Opens @cmd's memory file into *@fd and checks it is exactly @st's memory.
  * With Uffd the handler has the memory file and checks it: *@fd stays -1.
@@ -70,33 +80,31 @@ void controller_snapshot_create(struct vmm *vmm, const struct snapshot_create_co
 static int load_mem_open(const struct snapshot_load_command *cmd, const struct snapshot_state *st,
 			 int *fd, struct err_buf *err)
 {
-	uint64_t total = 0;
+	uint64_t total = state_mem_bytes(st);
 	struct stat sb;
-	int ret;
+	int ret = 0;
 
 	*fd = -1;
 	if (cmd->uffd)
 		return 0;
-	for (unsigned int i = 0; i < st->nr_regions; i++)
-		total += st->regions[i].size;
 	/* O_NONBLOCK: a FIFO is refused as not a regular file, never waited on. */
 	*fd = open(cmd->mem_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0)
 		return err_set(err, -errno, "cannot open memory file %s: %s", cmd->mem_path,
 			       strerror(errno));
-	if (fstat(*fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		close(*fd);
-		*fd = -1;
-		return err_set(err, -EINVAL, "memory file %s is not a regular file", cmd->mem_path);
-	}
-	if (fstat(*fd, &sb) || (uint64_t)sb.st_size != total) {
+	if (fstat(*fd, &sb))
+		ret = err_set(err, -errno, "cannot stat memory file %s: %s", cmd->mem_path,
+			      strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		ret = err_set(err, -EINVAL, "memory file %s is not a regular file", cmd->mem_path);
+	else if ((uint64_t)sb.st_size != total)
 		ret = err_set(err, -EINVAL, "memory file %s is %lld bytes, the snapshot's memory is %llu",
 			      cmd->mem_path, (long long)sb.st_size, (unsigned long long)total);
+	if (ret) {
 		close(*fd);
 		*fd = -1;
-		return ret;
 	}
-	return 0;
+	return ret;
 }
 
 /*
@@ -244,7 +252,7 @@ static int load_working_set(const struct snapshot_load_command *cmd,
 			    const struct snapshot_state *st, const struct vm_config *nc,
 			    struct working_set *ws, struct err_buf *err)
 {
-	uint64_t total = 0;
+	uint64_t total;
 	struct err_buf why;
 
 	if (cmd->uffd)
@@ -256,8 +264,7 @@ static int load_working_set(const struct snapshot_load_command *cmd,
 			       "working_set_path with huge_pages 2M: that memory is read in whole");
 	if (working_set_read(cmd->working_set_path, ws, &why))
 		return err_set(err, -EINVAL, "working set %s: %s", cmd->working_set_path, why.msg);
-	for (unsigned int i = 0; i < st->nr_regions; i++)
-		total += st->regions[i].size;
+	total = state_mem_bytes(st);
 	if (ws->mem_pages != total / WORKING_SET_PAGE)
 		return err_set(err, -EINVAL,
 			       "working set %s describes %llu pages of memory, the snapshot has %llu",
