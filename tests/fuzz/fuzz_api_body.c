@@ -32,6 +32,7 @@ static const struct {
 	{ "PUT", "/logger" },               { "PUT", "/metrics" },
 	{ "PUT", "/actions" },              { "PATCH", "/vm" },
 	{ "PUT", "/snapshot/create" },      { "PUT", "/snapshot/load" },
+	{ "PUT", "/snapshot/rewind" },      { "PUT", "/snapshot/working-set" },
 	{ "PUT", "/vsock" },
 };
 #define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))
