@@ -37,8 +37,8 @@ head -c 4096 /dev/zero | tr '\0' '\042' | dd of="$work/diff" bs=4096 seek=15 con
 
 expect "--help prints Firecracker's syntax" 0 'edit-memory rebase --memory-path BASE --diff-path DIFF' -- --help
 expect "--version" 0 '^ignis-snapshot-editor v[0-9]+\.' -- --version
-expect "no command: usage, exit 2" 2 'expected the command' --
-expect "unknown command: exit 2" 2 'expected the command' -- edit-vmstate rebase
+expect "no command: usage, exit 2" 2 'expected a command' --
+expect "unknown command: exit 2" 2 'expected a command' -- edit-vmstate rebase
 expect "missing --diff-path: exit 2" 2 'needs --memory-path and --diff-path' -- edit-memory rebase --memory-path "$work/base"
 expect "flag without its path: exit 2" 2 "a path must follow '--diff-path'" -- edit-memory rebase --memory-path "$work/base" --diff-path
 expect "unknown flag: exit 2" 2 "unexpected argument '--force'" -- edit-memory rebase --force

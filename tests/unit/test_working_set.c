@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -160,5 +161,58 @@ Test(working_set, file_round_trip_and_refusals)
 	working_set_free(&ws);
 	unlink(path);
 	unlink(fifo);
+	rmdir(dir);
+}
+
+/* Runs "ignis-snapshot-editor info-working-set show --path @path" into @out; its exit code. */
+static int editor_show(const char *path, char *out, size_t len)
+{
+	char cmd[512];
+	size_t got;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' info-working-set show --path '%s' 2>&1", IGNIS_EDITOR,
+		 path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	got = fread(out, 1, len - 1, p);
+	out[got] = '\0';
+	st = pclose(p);
+	cr_assert(WIFEXITED(st), "the editor did not exit: %d", st);
+	return WEXITSTATUS(st);
+}
+
+Test(working_set, the_editor_shows_a_file_and_refuses_a_damaged_one)
+{
+	char dir[] = "/tmp/ignis-ws-XXXXXX", path[64], out[4096];
+	struct working_set ws = { .mem_pages = 32768 };
+	struct err_buf err = { "" };
+	uint8_t byte;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fn.ws", dir);
+	for (uint64_t p = 10; p < 13; p++)
+		cr_assert_eq(working_set_add(&ws, p), 0);
+	cr_assert_eq(working_set_add(&ws, 100), 0);
+	cr_assert_eq(working_set_write(path, &ws, &err), 0, "%s", err.msg);
+	cr_assert_eq(editor_show(path, out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "4 of 32768 pages (0.01%) in 2 runs of 4096-byte pages\n"), "%s", out);
+	cr_assert(strstr(out, "\n10 3 0xa000\n100 1 0x64000\n"), "%s", out);
+	/* One byte of the payload flipped: the checksum refuses it, exit 1. */
+	f = fopen(path, "r+b");
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, -1, SEEK_END), 0);
+	cr_assert_eq(fread(&byte, 1, 1, f), 1);
+	byte ^= 0xff;
+	cr_assert_eq(fseek(f, -1, SEEK_END), 0);
+	cr_assert_eq(fwrite(&byte, 1, 1, f), 1);
+	fclose(f);
+	cr_assert_eq(editor_show(path, out, sizeof(out)), 1, "%s", out);
+	cr_assert(!strncmp(out, "ignis-snapshot-editor: ", 23), "%s", out);
+	cr_assert(!strstr(out, "pages ("), "a damaged file was shown: %s", out);
+	working_set_free(&ws);
+	unlink(path);
 	rmdir(dir);
 }
