@@ -26,23 +26,9 @@ cp "$rootfs" "$E2E_WORK/rootfs.ext4"
 # the operator's to put into the jail. This is the list to copy.
 ldd "$IGNIS_BIN" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' >"$E2E_WORK/libs.txt"
 
-# The bed's root is its initramfs (rootfs), which pivot_root cannot leave
-# (EINVAL), just as on a real host booted without switch_root. So first the
-# test host switches its root to a tmpfs copy, as an init would, and the
-# jail steps run there.
-cat >"$E2E_WORK/inner.sh" <<'INNER'
-set -u
-mkdir -p /newroot
-mount -t tmpfs tmpfs /newroot
-for d in /*; do
-	case $d in /proc | /sys | /dev | /newroot) ;; *) cp -a "$d" /newroot/ ;; esac
-done
-mkdir -p /newroot/proc /newroot/sys /newroot/dev
-mount --move /proc /newroot/proc
-mount --move /sys /newroot/sys
-mount --move /dev /newroot/dev
-cd /newroot && mount --move . / && exec chroot . /bin/sh /bed/jail-inner.sh
-INNER
+# The bed's root is its initramfs, which pivot_root cannot leave: the test
+# host first switches its root to a tmpfs copy (switch-root-l1.sh).
+echo 'exec sh /bed/switch-root-l1.sh /bed/jail-inner.sh' >"$E2E_WORK/inner.sh"
 
 cat >"$E2E_WORK/jail-inner.sh" <<'INNER'
 set -u
@@ -128,7 +114,8 @@ INNER
 
 e2e_run_bed "$E2E_WORK/inner.sh" --bin "$bindir/ignis-ctl" --bin "$bindir/ignis-jailer" \
 	--file "$E2E_WORK/rootfs.ext4:rootfs.ext4" --file "$E2E_WORK/libs.txt:libs.txt" \
-	--file "$E2E_WORK/jail-inner.sh:jail-inner.sh" --timeout 600
+	--file "$E2E_WORK/jail-inner.sh:jail-inner.sh" --file "$IGNIS_SRC/tests/e2e/switch-root-l1.sh" \
+	--timeout 600
 
 value() { grep -a "^$1 " "$E2E_LOG" | tail -n1 | cut -d' ' -f2- | tr -d '\r'; }
 has() { grep -aq "^$1" "$E2E_LOG"; }

@@ -9,9 +9,10 @@
 # with N QEMU -M microvm clones restored from one migration file (its RAM is
 # anonymous: each clone gets its own copy of what it loaded). And restores
 # per second on one core (L1 has one CPU): RESTORES times, one after the
-# other, a fresh ignis, load, the first 200, SIGKILL. One bed session.
-# (Not jailed yet: the clones are plain processes in their namespaces; see
-# docs/warm-starts.md for the jailed recipe still to measure.)
+# other, a fresh ignis, load, the first 200, SIGKILL, once plain and once
+# jailed. One bed session. The ignis clones are jailed as a platform runs
+# them (ignis-jailer: own uid, cgroup v2 leaf, network namespace; the
+# snapshot and drive hard-linked into each jail); the QEMU clones are not.
 #
 # usage: clones.sh [IGNIS_BINARY [SOURCE_DIR]] [--clones N] [--restores N] [--log FILE]
 #   (or env IGNIS_BIN, IGNIS_SRC). ignis-ctl comes from next to ignis.
@@ -47,6 +48,8 @@ bed_args ${pos[@]+"${pos[@]}"}
 [ -x "${IGNIS_BIN:-}" ] || bed_abort "clones: no ignis binary (arg 1 or IGNIS_BIN)"
 ctl=$(dirname "$IGNIS_BIN")/ignis-ctl
 [ -x "$ctl" ] || bed_abort "clones: no ignis-ctl next to $IGNIS_BIN"
+jailer=$(dirname "$IGNIS_BIN")/ignis-jailer
+[ -x "$jailer" ] || bed_abort "clones: no ignis-jailer next to $IGNIS_BIN"
 
 bed_guest_artefacts "$IGNIS_SRC"
 net_find_ip
@@ -72,20 +75,20 @@ cat >"$work/clone-qemu.sh" <<EOF2
 # usage: clone-qemu.sh CONSOLE MIGRATION_FILE
 exec "\$BED_QEMU" -L "\$BED_QEMU_DATA" $qemu_args -serial "file:\$1" -monitor none -incoming "exec:cat \$2"
 EOF2
+# ignis is dynamically linked: its libraries go into every jail.
+ldd "$IGNIS_BIN" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' >"$work/libs.txt"
 cat >"$work/inner.sh" <<EOF2
-N=$clones
-RESTORES=$restores
-IGNIS=/bed/bin/$(basename "$IGNIS_BIN")
-CTL=/bed/bin/ignis-ctl
-FNI=/bed/bin/fn-invoke
-. /bed/clones-l1.sh
+export N=$clones RESTORES=$restores IGNIS=/bed/bin/$(basename "$IGNIS_BIN") CTL=/bed/bin/ignis-ctl
+export FNI=/bed/bin/fn-invoke JAILER=/bed/bin/ignis-jailer
+exec sh /bed/switch-root-l1.sh /bed/clones-l1.sh
 EOF2
 
 echo "clones: one bed session, $clones clones of a 128 MiB guest, $restores sequential restores"
 bed_rc=0
 "$IGNIS_SRC/scripts/bed/run.sh" --qemu-peer --mem $((1536 + clones * 160)) --script "$work/inner.sh" \
 	--log "$console" --timeout $((600 + clones * 60 + restores * 30)) \
-	--bin "$IGNIS_BIN" --bin "$ctl" --bin "$FN_INVOKE" --bin "$NET_IP" \
+	--bin "$IGNIS_BIN" --bin "$ctl" --bin "$jailer" --bin "$FN_INVOKE" --bin "$NET_IP" \
+	--file "$work/libs.txt" --file "$here/../e2e/switch-root-l1.sh" \
 	--file "$here/../e2e/net-l1.sh" --file "$here/../e2e/function-l1.sh" \
 	--file "$here/clones-l1.sh" --file "$work/fn.json" --file "$work/fn-qemu.sh" \
 	--file "$work/clone-qemu.sh" \
@@ -105,15 +108,20 @@ END {
 	if (cnt["ignis"] && cnt["qemu"])
 		printf "ignis Pss per clone = %.2f x QEMU'"'"'s\n", pss["ignis"] / pss["qemu"]
 }' "$console"
-rs=$(grep -a '^CL_RESTORES' "$console" | tail -n1)
-if [ -n "$rs" ]; then
-	echo "$rs" | awk '{ printf "restores: %d in %s s = %.2f per second (load + first 200 + SIGKILL, one core)\n", $2, $4, $2 / $4 }'
-	ok=$(grep -ac '^rs-[0-9]* FN_FIRST .*status=200' "$console" || true)
-	echo "restores answering: $ok of $restores"
+for j in 0 1; do
+	rs=$(grep -a "^CL_RESTORES .* jailed=$j" "$console" | tail -n1)
+	what=plain
+	[ "$j" = 0 ] || what=jailed
+	if [ -z "$rs" ]; then
+		echo "clones: no $what restore timing"
+		failed=1
+		continue
+	fi
+	ok=$(grep -ac "^rs$j-[0-9]* FN_FIRST .*status=200" "$console" || true)
+	echo "$rs" | awk -v w="$what" -v ok="$ok" '{ printf "restores, %s: %d in %s s = %.2f per second (load + first 200 + SIGKILL, one core), %d answered\n", w, $2, $4, $2 / $4, ok }'
 	[ "$ok" = "$restores" ] || failed=1
-else
-	failed=1
-fi
+done
+grep -a '^CL_JAIL ' "$console" | head -n 2 | sed 's/^CL_JAIL /jail: /'
 [ "$(answered ig)" = "$clones" ] && [ "$(answered q)" = "$clones" ] || failed=1
 [ "$bed_rc" = 0 ] || { echo "clones: bed session ended with status $bed_rc (console log: $console)"; exit "$bed_rc"; }
 [ "$failed" = 0 ] || { echo "clones: some steps failed"; exit 1; }
