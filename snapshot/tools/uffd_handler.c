@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ignis-uffd-handler SOCKET MEMFILE: an example page-fault handler for
- * PUT /snapshot/load with mem_backend {"backend_type": "Uffd"}.
+ * ignis-uffd-handler SOCKET MEMFILE [--working-set FILE]: an example
+ * page-fault handler for PUT /snapshot/load with mem_backend
+ * {"backend_type": "Uffd"}.
  *
  * It listens on SOCKET, accepts one connection (ignis, during the load),
  * receives the guest RAM regions as JSON and the userfaultfd as SCM_RIGHTS
@@ -11,7 +12,10 @@
  * the microVM is gone. Everything it receives is checked: the handler trusts
  * neither the message nor the fault addresses beyond the regions it accepted.
  *
- * It serves pages lazily and one at a time; a real handler might prefetch,
+ * It serves pages lazily and one at a time. With --working-set (a file
+ * PUT /snapshot/working-set wrote, snapshot/working_set.h) it first copies
+ * those pages in, in batches, serving the faults that arrive between
+ * batches, so the vCPUs run while it prefetches. A real handler might also
  * share one memory file between many VMs, or fill everything up front.
  */
 #include <errno.h>
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -32,6 +37,10 @@
 #include <unistd.h>
 
 #include "snapshot/format/uffd_regions.h"
+#include "snapshot/format/working_set.h"
+
+/* Pages per prefetch copy: faults wait at most one batch (256 KiB) for their turn. */
+#define PREFETCH_BATCH_PAGES 64
 
 struct handler {
 	const uint8_t *file; /* the memory file, mapped read-only */
@@ -44,6 +53,7 @@ struct handler {
 	int uffd;
 	int sock;
 	uint64_t nr_faults;
+	struct working_set ws; /* pages to prefetch; empty without --working-set */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -164,33 +174,38 @@ static int receive_handshake(struct handler *h)
 	return 0;
 }
 
-/* Copies (or zeroes) the page at @dst; a page that is already there is fine. */
-static int place_page(struct handler *h, uint64_t dst, const void *src, uint64_t len)
+/*
+ * Copies @len bytes (whole pages of @page bytes) from @src to @dst in the
+ * guest. Pages already there are skipped: a fault, a prefetch or ignis
+ * itself filled them.
+ */
+static int place_pages(struct handler *h, uint64_t dst, const uint8_t *src, uint64_t len,
+		       uint64_t page)
 {
-	struct uffdio_copy copy = { .dst = dst, .src = (uintptr_t)src, .len = len };
+	while (len) {
+		struct uffdio_copy copy = { .dst = dst, .src = (uintptr_t)src, .len = len };
+		uint64_t done;
 
-	for (;;) {
-		copy.copy = 0;
 		if (ioctl(h->uffd, UFFDIO_COPY, &copy) == 0)
-			return 0;
-		/* EEXIST: another fault (or ignis itself) already filled it. */
-		if (errno == EEXIST)
 			return 0;
 		/* ENOENT, ESRCH: the mapping or the process is going away; its hang-up follows. */
 		if (errno == ENOENT || errno == ESRCH)
 			return 0;
-		/* EAGAIN: the mm changed under us; the copy may be partial, retry the rest. */
-		if (errno == EAGAIN) {
-			if (copy.copy > 0) {
-				copy.dst += (uint64_t)copy.copy;
-				copy.src += (uint64_t)copy.copy;
-				copy.len -= (uint64_t)copy.copy;
-			}
-			continue;
+		if (errno != EAGAIN && errno != EEXIST) {
+			say("UFFDIO_COPY at %#llx: %s", (unsigned long long)dst, strerror(errno));
+			return -1;
 		}
-		say("UFFDIO_COPY at %#llx: %s", (unsigned long long)dst, strerror(errno));
-		return -1;
+		/* Both may have copied a prefix; EEXIST stopped at a page that is there. */
+		done = copy.copy > 0 ? (uint64_t)copy.copy : 0;
+		if (errno == EEXIST)
+			done += page;
+		/* EAGAIN: the mm changed under us; retry the rest. */
+		done = done < len ? done : len;
+		dst += done;
+		src += done;
+		len -= done;
 	}
+	return 0;
 }
 
 static bool test_bit(const uint8_t *map, uint64_t i)
@@ -212,10 +227,10 @@ static int serve_fault(struct handler *h, uint64_t addr)
 	index = (page - r->base_host_virt_addr) / r->page_size;
 	h->nr_faults++;
 	if (test_bit(h->removed[r - h->regions], index))
-		return place_page(h, page, h->zeroes, r->page_size);
+		return place_pages(h, page, h->zeroes, r->page_size, r->page_size);
 	/* uffd_regions_parse() checked offset + size against the file. */
-	return place_page(h, page, h->file + r->offset + (page - r->base_host_virt_addr),
-			  r->page_size);
+	return place_pages(h, page, h->file + r->offset + (page - r->base_host_virt_addr),
+			   r->page_size, r->page_size);
 }
 
 /* MADV_DONTNEED / MADV_REMOVE (a balloon): those pages read as zero from now on. */
@@ -273,11 +288,80 @@ static int serve_events(struct handler *h)
 	}
 }
 
+/*
+ * Copies the part of file pages [@first, @first + @count) that region @r
+ * maps, in batches, reading pending events between batches. Pages a
+ * REMOVE dropped stay dropped (they fault in as zeroes).
+ */
+static int prefetch_run(struct handler *h, const struct uffd_region *r, uint64_t first,
+			uint64_t count, uint64_t *copied)
+{
+	const uint8_t *removed = h->removed[r - h->regions];
+	uint64_t lo = first * WORKING_SET_PAGE, hi = lo + count * WORKING_SET_PAGE;
+
+	lo = lo > r->offset ? lo : r->offset;
+	hi = hi < r->offset + r->size ? hi : r->offset + r->size;
+	while (lo < hi) {
+		uint64_t len = hi - lo < PREFETCH_BATCH_PAGES * WORKING_SET_PAGE
+				       ? hi - lo
+				       : PREFETCH_BATCH_PAGES * WORKING_SET_PAGE;
+		uint64_t index = (lo - r->offset) / WORKING_SET_PAGE;
+
+		if (test_bit(removed, index)) {
+			len = WORKING_SET_PAGE;
+		} else {
+			/* The batch ends before the next removed page. */
+			for (uint64_t p = 1; removed && p < len / WORKING_SET_PAGE; p++)
+				if (test_bit(removed, index + p))
+					len = p * WORKING_SET_PAGE;
+			if (place_pages(h, r->base_host_virt_addr + (lo - r->offset), h->file + lo,
+					len, WORKING_SET_PAGE))
+				return -1;
+			*copied += len / WORKING_SET_PAGE;
+		}
+		lo += len;
+		if (serve_events(h))
+			return -1;
+	}
+	return 0;
+}
+
+/* Every run of the working set into every 4 KiB-page region that maps it. */
+static int prefetch(struct handler *h)
+{
+	struct timespec t0, t1;
+	uint64_t copied = 0, faults = h->nr_faults;
+
+	if (!h->ws.nr_runs)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned int i = 0; i < h->nr_regions; i++) {
+		const struct uffd_region *r = &h->regions[i];
+
+		if (r->page_size != WORKING_SET_PAGE) {
+			say("region %u has %llu-byte pages: not prefetched", i,
+			    (unsigned long long)r->page_size);
+			continue;
+		}
+		for (uint32_t k = 0; k < h->ws.nr_runs; k++)
+			if (prefetch_run(h, r, h->ws.runs[k].first, h->ws.runs[k].count, &copied))
+				return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	say("prefetched %llu of %llu working-set pages in %.3f ms (%llu faults served meanwhile)",
+	    (unsigned long long)copied, (unsigned long long)working_set_pages(&h->ws),
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+	    (unsigned long long)(h->nr_faults - faults));
+	return 0;
+}
+
 static int serve(struct handler *h)
 {
 	struct pollfd p[2] = { { .fd = h->uffd, .events = POLLIN },
 			       { .fd = h->sock, .events = POLLIN } };
 
+	if (prefetch(h))
+		return -1;
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -298,16 +382,36 @@ static int serve(struct handler *h)
 	return 0;
 }
 
+/* --working-set FILE: read and check it against the memory file before listening. */
+static int load_working_set(struct handler *h, const char *path)
+{
+	struct err_buf err;
+
+	if (working_set_read(path, &h->ws, &err)) {
+		say("%s", err.msg);
+		return -1;
+	}
+	if (h->ws.mem_pages * WORKING_SET_PAGE != h->file_size) {
+		say("%s is for %llu pages of memory, the memory file has %llu", path,
+		    (unsigned long long)h->ws.mem_pages,
+		    (unsigned long long)(h->file_size / WORKING_SET_PAGE));
+		return -1;
+	}
+	say("%s: %llu pages in %u runs to prefetch", path,
+	    (unsigned long long)working_set_pages(&h->ws), h->ws.nr_runs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct handler h = { .uffd = -1 };
 	int ret;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s SOCKET MEMFILE\n", argv[0]);
+	if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "--working-set"))) {
+		fprintf(stderr, "usage: %s SOCKET MEMFILE [--working-set FILE]\n", argv[0]);
 		return 2;
 	}
-	if (map_memfile(&h, argv[2]))
+	if (map_memfile(&h, argv[2]) || (argc == 5 && load_working_set(&h, argv[4])))
 		return 1;
 	h.zeroes = mmap(NULL, UFFD_PAGE_2M, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (h.zeroes == MAP_FAILED) {
@@ -320,6 +424,7 @@ int main(int argc, char **argv)
 	ret = serve(&h);
 	for (unsigned int i = 0; i < h.nr_regions; i++)
 		free(h.removed[i]);
+	working_set_free(&h.ws);
 	close(h.uffd);
 	close(h.sock);
 	return ret ? 1 : 0;

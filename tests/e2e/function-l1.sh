@@ -100,13 +100,15 @@ fn_ig_snapshot() {
 # fn_ig_load TAG BODY COUNT File|Uffd [LOAD FLAGS]: a fresh ignis (started
 # first, not timed), then the load request with resume_vm, timed to the
 # first 200; the invocation is sent once the load request has been answered.
+# With UFFD_WS set, the Uffd handler prefetches that working-set file.
 fn_ig_load() {
 	_mem=$SNAP_MEM
 	_flag=""
 	h_pid=""
 	if [ "$4" = Uffd ]; then
 		rm -f /run/uffd.sock
-		"$UFFD_HANDLER" /run/uffd.sock "$SNAP_MEM" >"/bed/$1.uffd" 2>&1 &
+		"$UFFD_HANDLER" /run/uffd.sock "$SNAP_MEM" ${UFFD_WS:+--working-set "$UFFD_WS"} \
+			>"/bed/$1.uffd" 2>&1 &
 		h_pid=$!
 		fn_wait_sock /run/uffd.sock || echo "$1 FN_STEP_FAILED uffd handler socket"
 		_mem=/run/uffd.sock
@@ -174,8 +176,12 @@ fn_ig_stop() {
 	fn_kill "$ig_pid"
 	fn_ignis_log "$1" "/bed/$1.con"
 	if [ -n "$h_pid" ]; then
+		# It exits by itself once ignis is gone, after its last words.
+		_i=0
+		while ! fn_gone "$h_pid" && [ "$_i" -lt 40 ]; do sleep 0.05; _i=$((_i + 1)); done
 		fn_kill "$h_pid"
-		tail -n 3 "/bed/$1.uffd" | sed "s/^/$1 FN_UFFD /"
+		grep -a 'prefetched\|faults; exiting' "/bed/$1.uffd" | sed "s/^/$1 FN_UFFD /"
+		tail -n 3 "/bed/$1.uffd" | sed "s/^/$1 FN_UFFD_TAIL /"
 	fi
 }
 

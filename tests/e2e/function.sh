@@ -25,6 +25,8 @@
 #         invocation 5
 #   uffd  the same snapshot through ignis-uffd-handler: invocation 5 again
 #         (the same snapshot), a different body's digest
+#   uffdws  the same with the handler prefetching the working set (ws):
+#         every page of it copied, fewer faults than uffd served
 #   pre   a fresh ignis started with --prewarm of that snapshot loads it
 #         (File): invocation 5 again, then 6
 #   mismatch  a 96 MiB guest's snapshot (small) is refused by a process
@@ -85,6 +87,10 @@ fn_ig_load_ws prefetch hello 2 /bed/fn.ws
 fn_ig_stop prefetch
 fn_ig_load uffd world 1 Uffd
 fn_ig_stop uffd
+UFFD_WS=/bed/fn.ws
+fn_ig_load uffdws world 1 Uffd
+fn_ig_stop uffdws
+UFFD_WS=
 fn_ig_prewarm pre
 fn_ig_load_into pre hello 2
 fn_ig_stop pre
@@ -158,6 +164,27 @@ case "$(e2e_value "cold FN_REWIND_REFUSED")" in
 *) bed_fail "refused: rewind of a cold-booted microVM answered: $(e2e_value "cold FN_REWIND_REFUSED")" ;;
 esac
 fn_check_first uffd 5 "$world"
+fn_check_first uffdws 5 "$world"
+# The prefetching handler copied the whole working set and then served
+# fewer faults than the lazy one did for the same invocation.
+faults() { grep -a "^$1 FN_UFFD .*faults; exiting" "$E2E_LOG" | sed -n 's/.*after \([0-9]*\) faults; exiting.*/\1/p' | tail -n1; }
+pf=$(grep -a '^uffdws FN_UFFD .*prefetched' "$E2E_LOG" | head -n1 | tr -d '\r')
+case "$pf" in
+*"prefetched "[1-9]*" of "[1-9]*" working-set pages"*)
+	n_copied=$(printf '%s' "$pf" | sed -n 's/.*prefetched \([0-9]*\) of \([0-9]*\) .*/\1 \2/p')
+	if [ "${n_copied% *}" = "${n_copied#* }" ]; then
+		bed_pass "uffdws: the handler prefetched the working set (${pf#*handler: })"
+	else
+		bed_fail "uffdws: not every working-set page was copied: $pf"
+	fi ;;
+*) bed_fail "uffdws: no 'prefetched N of N working-set pages' from the handler (${pf:-nothing})" ;;
+esac
+lazy=$(faults uffd) eager=$(faults uffdws)
+if [ -n "$lazy" ] && [ -n "$eager" ] && [ "$eager" -lt "$lazy" ]; then
+	bed_pass "uffdws: $eager faults after prefetching against $lazy without"
+else
+	bed_fail "uffdws: faults with prefetch '${eager:-?}', without '${lazy:-?}'"
+fi
 fn_check_first pre 5 "$hello"
 fn_check_warm pre 6
 if grep -aq '^pre FN_LOG .*pre-warmed for snapshots like /bed/fn.state' "$E2E_LOG"; then

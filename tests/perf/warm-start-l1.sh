@@ -14,7 +14,8 @@
 #          load's invocations, PUT /snapshot/working-set and then PUT
 #          /snapshot/rewind --resume -> first 200 and 3 more, twice; then
 #          loads with working_set_path (prefetch) and, after dropping the
-#          page cache, File and prefetched File loads again
+#          page cache, File and prefetched File loads again; last the
+#          Uffd load, lazy and with the handler prefetching the working set
 #   QEMU   ... and its load again after dropping the page cache
 # The snapshot and migration files live on ext4 on a brd RAM disk, so
 # "echo 3 > drop_caches" really sends the next load to the disk.
@@ -77,6 +78,10 @@ ws_ignis() { # RUN
 	if [ -n "$UFFD_HANDLER" ]; then
 		fn_ig_load "ig-uffd-$1" hello 4 Uffd
 		fn_ig_stop "ig-uffd-$1"
+		UFFD_WS=$WS_FILE
+		fn_ig_load "ig-uffdws-$1" hello 4 Uffd
+		fn_ig_stop "ig-uffdws-$1"
+		UFFD_WS=
 	fi
 	[ $(($1 % 2)) = 1 ] && ws_prewarmed "$1"
 	rm -f "$SNAP_STATE" "$SNAP_MEM" "$WS_FILE"

@@ -55,7 +55,7 @@ ws_ignis_run() {
 	l="ignis run $i: cold -> 200 $(ws_first "$con" "ig-cold-$i" ig_cold 1)"
 	l+="; snapshot $(ws_line "$con" "ig-cold-$i" FN_SNAPSHOT)"
 	grep -aq "^ig-cold-$i FN_SNAPSHOT ok" "$con" || ws_failed=1
-	for b in file uffd pre ws filec wsc; do
+	for b in file uffd uffdws pre ws filec wsc; do
 		grep -aq "^ig-$b-$i " "$con" || continue
 		l+="; $b -> 200 $(ws_first "$con" "ig-$b-$i" "ig_$b" 5)"
 		fe=$(grep -a "^ig-$b-$i FN_LOG .*first vCPU exit" "$con" | sed -n 's/.*first vCPU exit \([0-9.]*\) ms.*/\1/p' | head -n1)
@@ -76,6 +76,12 @@ ws_ignis_run() {
 			while read -r pages ms; do
 				echo "ig_${b}_pf_pages $pages" >>"$ws_results"
 				echo "ig_${b}_pf_ms $ms" >>"$ws_results"
+			done
+		{ grep -a "^ig-$b-$i FN_UFFD .*prefetched" "$con" || true; } |
+			sed -n 's/.*prefetched \([0-9]*\) of .* in \([0-9.]*\) ms (\([0-9]*\) faults.*/\1 \2 \3/p' |
+			while read -r pages ms faults; do
+				printf 'ig_%s_pf_pages %s\nig_%s_pf_ms %s\nig_%s_pf_faults %s\n' \
+					"$b" "$pages" "$b" "$ms" "$b" "$faults" >>"$ws_results"
 			done
 		[ -n "$su" ] && echo "ig_${b}_startup $(awk -v u="$su" 'BEGIN { printf "%.1f", u / 1000 }')" >>"$ws_results"
 	done
@@ -110,6 +116,9 @@ ws_report() {
 	ws_row "cold boot -> first 200" "$(ws_median ig_cold)" "$(ws_median q_cold)"
 	ws_row "snapshot load (File) -> first 200" "$(ws_median ig_file)" "$(ws_median q_load)"
 	ws_row "snapshot load (Uffd) -> first 200" "$(ws_median ig_uffd)" "$(ws_median q_load)"
+	ws_row "prefetched Uffd load -> first 200" "$(ws_median ig_uffdws)" "$(ws_median q_load)"
+	ws_row "  handler's prefetch itself (ms)" "$(ws_median ig_uffdws_pf_ms)" ""
+	ws_row "  faults served while it prefetched" "$(ws_median ig_uffdws_pf_faults)" ""
 	ws_row "pre-warmed load (File) -> first 200" "$(ws_median ig_pre)" "$(ws_median q_load)"
 	ws_row "rewind (in-process) -> first 200" "$(ws_median ig_rew)" "$(ws_median q_load)"
 	ws_row "prefetched File load -> first 200" "$(ws_median ig_ws)" "$(ws_median q_load)"
@@ -127,6 +136,7 @@ ws_report() {
 	ws_row "rewind: guest pages dropped" "$(ws_median ig_rew_pages)" ""
 	ws_row "load request -> first vCPU exit (File)" "$(ws_median ig_file_exit)" ""
 	ws_row "load request -> first vCPU exit (Uffd)" "$(ws_median ig_uffd_exit)" ""
+	ws_row "load request -> first vCPU exit (Uffd, prefetched)" "$(ws_median ig_uffdws_exit)" ""
 	ws_row "load request -> first vCPU exit (pre-warmed)" "$(ws_median ig_pre_exit)" ""
 	ws_row "fresh ignis: exec -> API listening" "$(ws_median ig_file_startup)" ""
 	ws_row "ignis --prewarm: exec -> API listening" "$(ws_median ig_pre_startup)" ""
@@ -134,11 +144,12 @@ ws_report() {
 	awk -v c="$(ws_median ig_cold)" -v f="$(ws_median ig_file)" -v e="$(ws_median ig_file_exit)" \
 		-v fl="$(ws_median floor)" -v p="$(ws_median ig_pre)" -v pe="$(ws_median ig_pre_exit)" \
 		-v r="$(ws_median ig_rew)" -v w="$(ws_median ig_ws)" -v fc="$(ws_median ig_filec)" \
-		-v wc="$(ws_median ig_wsc)" 'BEGIN {
+		-v wc="$(ws_median ig_wsc)" -v u="$(ws_median ig_uffd)" -v uw="$(ws_median ig_uffdws)" 'BEGIN {
 		if (c != "" && f != "" && f > 0) printf "ignis: a File load answers %.1f x sooner than a cold boot\n", c / f
 		if (f != "" && p != "" && p > 0) printf "ignis: a pre-warmed load answers %.1f x sooner than a File load\n", f / p
 		if (f != "" && r != "" && r > 0) printf "ignis: a rewind answers %.1f x sooner than a File load\n", f / r
 		if (f != "" && w != "" && w > 0) printf "ignis: a prefetched load answers %.1f x sooner than a File load\n", f / w
+		if (u != "" && uw != "" && uw > 0) printf "ignis: a prefetched Uffd load answers %.1f x sooner than a lazy one\n", u / uw
 		if (fc != "" && wc != "" && wc > 0) printf "ignis, page cache dropped: prefetched %.1f x sooner than File\n", fc / wc
 		if (e != "" && fl != "" && fl > 0) printf "ignis: load -> first vCPU exit = %.1f x the L1 floor\n", e / fl
 		if (pe != "" && fl != "" && fl > 0) printf "ignis: pre-warmed load -> first vCPU exit = %.1f x the L1 floor\n", pe / fl
@@ -151,7 +162,7 @@ ws_plot() {
 	ws_results=$1
 	: >"$data"
 	for pair in "ignis cold boot:ig_cold" "QEMU cold boot:q_cold" "ignis load File:ig_file" \
-		"ignis load Uffd:ig_uffd" "ignis pre-warmed File:ig_pre" "ignis rewind:ig_rew" \
+		"ignis load Uffd:ig_uffd" "ignis prefetched Uffd:ig_uffdws" "ignis pre-warmed File:ig_pre" "ignis rewind:ig_rew" \
 		"ignis prefetched File:ig_ws" "QEMU migrate-incoming:q_load" \
 		"ignis File, cold cache:ig_filec" "ignis prefetched, cold cache:ig_wsc" \
 		"QEMU load, cold cache:q_loadc"; do
