@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/io_uring.h>
 #include <linux/kvm.h>
 
 #include <criterion/criterion.h>
@@ -308,6 +309,57 @@ Test(seccomp, vmm_filter_never_truncates_or_overwrites_a_file)
 	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VMM, truncate_a_file, out, sizeof(out)),
 		    SECCOMP_EXIT_BAD_SYSCALL, out);
 	expect_report(out, SYS_openat);
+}
+
+/* PATCH /drives opens existing files, but never truncates one (issue 14 #6). */
+static void truncate_an_existing_file(void)
+{
+	open("/tmp", O_WRONLY | O_TRUNC | O_CLOEXEC);
+}
+
+Test(seccomp, vmm_filter_never_truncates_an_existing_file_without_o_creat)
+{
+	char out[512];
+
+	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VMM, truncate_an_existing_file, out,
+				 sizeof(out)),
+		    SECCOMP_EXIT_BAD_SYSCALL, out);
+	expect_report(out, SYS_openat);
+}
+
+static void replace_the_rings_file(void)
+{
+	/* Allowed (an error for fd -1, EBADF or EINVAL by kernel, not SIGSYS): PATCH /drives. */
+	if (syscall(SYS_io_uring_register, -1, IORING_REGISTER_FILES_UPDATE, NULL, 1) != -1)
+		child_exit(2);
+}
+
+static void register_buffers(void)
+{
+	syscall(SYS_io_uring_register, -1, IORING_REGISTER_BUFFERS, NULL, 1);
+}
+
+static void set_up_a_ring(void)
+{
+	struct io_uring_params p = { 0 };
+
+	syscall(SYS_io_uring_setup, 8, &p);
+}
+
+/* The VMM thread may only swap an Async drive's file: no new rings, no other registrations. */
+Test(seccomp, vmm_filter_allows_only_the_rings_file_update)
+{
+	char out[512];
+
+	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VMM, replace_the_rings_file, out,
+				 sizeof(out)),
+		    0, out);
+	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VMM, register_buffers, out, sizeof(out)),
+		    SECCOMP_EXIT_BAD_SYSCALL, out);
+	expect_report(out, SYS_io_uring_register);
+	expect_exit(run_filtered(&filters, SECCOMP_THREAD_VMM, set_up_a_ring, out, sizeof(out)),
+		    SECCOMP_EXIT_BAD_SYSCALL, out);
+	expect_report(out, SYS_io_uring_setup);
 }
 
 static void set_memory_region(void)

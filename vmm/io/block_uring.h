@@ -37,18 +37,26 @@ struct block_uring {
 	unsigned int pending; /* prepared, not yet submitted */
 };
 
-int block_uring_init(struct block_uring *bu, unsigned int entries, struct event_loop *loop,
-		     block_uring_done_fn done, void *ctx, pthread_mutex_t *lock,
-		     struct err_buf *err);
+/*
+ * A ring for the drive file @fd (not owned). It is locked down before it
+ * takes any work: readv, writev and fsync of that file are all it can do
+ * (block_uring.c: ring_restrict), so io_uring_enter in the seccomp filters
+ * is not a way around them.
+ */
+int block_uring_init(struct block_uring *bu, unsigned int entries, int fd,
+		     struct event_loop *loop, block_uring_done_fn done, void *ctx,
+		     pthread_mutex_t *lock, struct err_buf *err);
+/* The drive's file is now @fd (PATCH /drives); drain first. 0 or -errno. */
+int block_uring_set_file(struct block_uring *bu, int fd);
 /* Call without @lock: drains (taking it) and frees. */
 void block_uring_destroy(struct block_uring *bu);
 
 /* Queue an operation; nothing reaches the kernel until block_uring_submit(). */
-int block_uring_readv(struct block_uring *bu, int fd, const struct iovec *iov, int iovcnt,
+int block_uring_readv(struct block_uring *bu, const struct iovec *iov, int iovcnt,
 		      uint64_t offset, void *cookie);
-int block_uring_writev(struct block_uring *bu, int fd, const struct iovec *iov, int iovcnt,
+int block_uring_writev(struct block_uring *bu, const struct iovec *iov, int iovcnt,
 		       uint64_t offset, void *cookie);
-int block_uring_fsync(struct block_uring *bu, int fd, bool datasync, void *cookie);
+int block_uring_fsync(struct block_uring *bu, bool datasync, void *cookie);
 int block_uring_submit(struct block_uring *bu);
 
 /* With @lock held: runs the completions that are ready. */

@@ -15,6 +15,7 @@
 
 #include <linux/futex.h>
 #include <linux/if_tun.h>
+#include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <linux/userfaultfd.h>
 #include <seccomp.h>
@@ -132,8 +133,13 @@ static void build_vmm(struct seccomp_builder *b)
 	ALLOW(b, fdatasync);
 	ALLOW(b, io_uring_enter);
 	ALLOW(b, close);
-	/* PATCH /drives/{id}: the new backing file (stat, size); never creates one. */
-	ALLOW_IF(b, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TMPFILE, 0));
+	/*
+	 * PATCH /drives/{id} of an Async drive: its ring's fixed file is replaced,
+	 * the only registration the ring itself still allows (block_uring.c).
+	 */
+	ALLOW_IF(b, io_uring_register, SCMP_A1(SCMP_CMP_EQ, IORING_REGISTER_FILES_UPDATE));
+	/* PATCH /drives/{id}: the new backing file (stat, size); never creates or truncates one. */
+	ALLOW_IF(b, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TMPFILE | O_TRUNC, 0));
 	ALLOW(b, newfstatat);
 	/*
 	 * PUT /snapshot/create: the state and memory files are written under a

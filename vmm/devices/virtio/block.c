@@ -125,12 +125,11 @@ static bool submit_async(struct virtio_blk *blk, const struct blk_hdr *hdr, uint
 	req->iovcnt = iovcnt;
 
 	if (hdr->type == VIRTIO_BLK_T_IN)
-		ret = block_uring_readv(&blk->uring, blk->file.fd, req->iov, iovcnt, req->offset, req);
+		ret = block_uring_readv(&blk->uring, req->iov, iovcnt, req->offset, req);
 	else if (hdr->type == VIRTIO_BLK_T_OUT)
-		ret = block_uring_writev(&blk->uring, blk->file.fd, req->iov, iovcnt, req->offset, req);
+		ret = block_uring_writev(&blk->uring, req->iov, iovcnt, req->offset, req);
 	else
-		ret = block_uring_fsync(&blk->uring, blk->file.fd, blk->file.cache != CACHE_WRITEBACK,
-					req);
+		ret = block_uring_fsync(&blk->uring, blk->file.cache != CACHE_WRITEBACK, req);
 	if (ret) {
 		req_free(req);
 		return false;
@@ -397,8 +396,8 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 	if (ret)
 		return err_set(err, ret, "drive \"%s\": %s", drive->drive_id, why.msg);
 	if (blk->engine == IO_ENGINE_ASYNC) {
-		ret = block_uring_init(&blk->uring, URING_ENTRIES, loop, blk_async_done, blk,
-				       &blk->transport.lock, &why);
+		ret = block_uring_init(&blk->uring, URING_ENTRIES, blk->file.fd, loop,
+				       blk_async_done, blk, &blk->transport.lock, &why);
 		if (ret) {
 			err_set(err, ret, "drive \"%s\": Async engine: %s", drive->drive_id, why.msg);
 			goto fail_file;
@@ -483,6 +482,14 @@ int virtio_blk_swap_file(struct virtio_blk *blk, const char *path, struct err_bu
 	/* Requests in flight belong to the old file: let them finish there. */
 	virtio_blk_quiesce(blk);
 	pthread_mutex_lock(&t->lock);
+	/* The ring holds the file itself (fixed file 0), not the fd number. */
+	ret = blk->uring_ready ? block_uring_set_file(&blk->uring, next.fd) : 0;
+	if (ret) {
+		pthread_mutex_unlock(&t->lock);
+		block_file_close(&next);
+		return err_set(err, ret, "drive \"%s\": Async engine: replacing the file: %s",
+			       blk->drive_id, strerror(-ret));
+	}
 	old = blk->file;
 	blk->file = next;
 	virtio_mmio_config_changed(t); /* the guest re-reads capacity */
