@@ -329,12 +329,21 @@ static int prefetch_run(struct handler *h, const struct uffd_region *r, uint64_t
 /* Every run of the working set into every 4 KiB-page region that maps it. */
 static int prefetch(struct handler *h)
 {
-	struct timespec t0, t1;
+	struct timespec t0, t1, c0, c1;
 	uint64_t copied = 0, faults = h->nr_faults;
 
 	if (!h->ws.nr_runs)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	/*
+	 * The sources first, in one call per run: otherwise every 4 KiB copy
+	 * also takes a page fault on this process's own mapping of the file.
+	 */
+	for (uint32_t k = 0; k < h->ws.nr_runs; k++)
+		if (madvise((void *)(h->file + h->ws.runs[k].first * WORKING_SET_PAGE),
+			    h->ws.runs[k].count * WORKING_SET_PAGE, MADV_POPULATE_READ))
+			break; /* before Linux 5.14: the copies fault them in */
 	for (unsigned int i = 0; i < h->nr_regions; i++) {
 		const struct uffd_region *r = &h->regions[i];
 
@@ -348,9 +357,12 @@ static int prefetch(struct handler *h)
 				return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	say("prefetched %llu of %llu working-set pages in %.3f ms (%llu faults served meanwhile)",
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	/* Wall time includes the vCPUs running meanwhile (on a small host, on the same CPUs). */
+	say("prefetched %llu of %llu working-set pages in %.3f ms (%.3f ms of CPU; %llu faults served meanwhile)",
 	    (unsigned long long)copied, (unsigned long long)working_set_pages(&h->ws),
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+	    (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6,
 	    (unsigned long long)(h->nr_faults - faults));
 	return 0;
 }

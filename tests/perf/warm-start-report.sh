@@ -78,10 +78,10 @@ ws_ignis_run() {
 				echo "ig_${b}_pf_ms $ms" >>"$ws_results"
 			done
 		{ grep -a "^ig-$b-$i FN_UFFD .*prefetched" "$con" || true; } |
-			sed -n 's/.*prefetched \([0-9]*\) of .* in \([0-9.]*\) ms (\([0-9]*\) faults.*/\1 \2 \3/p' |
-			while read -r pages ms faults; do
-				printf 'ig_%s_pf_pages %s\nig_%s_pf_ms %s\nig_%s_pf_faults %s\n' \
-					"$b" "$pages" "$b" "$ms" "$b" "$faults" >>"$ws_results"
+			sed -n 's/.*prefetched \([0-9]*\) of .* in \([0-9.]*\) ms (\([0-9.]*\) ms of CPU; \([0-9]*\) faults.*/\1 \2 \3 \4/p' |
+			while read -r pages ms cpu faults; do
+				printf 'ig_%s_pf_pages %s\nig_%s_pf_ms %s\nig_%s_pf_cpu %s\nig_%s_pf_faults %s\n' \
+					"$b" "$pages" "$b" "$ms" "$b" "$cpu" "$b" "$faults" >>"$ws_results"
 			done
 		[ -n "$su" ] && echo "ig_${b}_startup $(awk -v u="$su" 'BEGIN { printf "%.1f", u / 1000 }')" >>"$ws_results"
 	done
@@ -118,6 +118,7 @@ ws_report() {
 	ws_row "snapshot load (Uffd) -> first 200" "$(ws_median ig_uffd)" "$(ws_median q_load)"
 	ws_row "prefetched Uffd load -> first 200" "$(ws_median ig_uffdws)" "$(ws_median q_load)"
 	ws_row "  handler's prefetch itself (ms)" "$(ws_median ig_uffdws_pf_ms)" ""
+	ws_row "  of it, the handler's CPU time (ms)" "$(ws_median ig_uffdws_pf_cpu)" ""
 	ws_row "  faults served while it prefetched" "$(ws_median ig_uffdws_pf_faults)" ""
 	ws_row "pre-warmed load (File) -> first 200" "$(ws_median ig_pre)" "$(ws_median q_load)"
 	ws_row "rewind (in-process) -> first 200" "$(ws_median ig_rew)" "$(ws_median q_load)"
