@@ -34,10 +34,12 @@ struct serial {
 	unsigned int rx_head, rx_count;
 
 	uint64_t tx_bytes, rx_dropped;
+	uint64_t tx_missed; /* bytes the console did not take (full, or gone) */
 };
 
 extern const struct bus_device_ops serial_ops;
 
+/* @out_fd should be non-blocking (console_out.h): the UART drops what it cannot write. */
 int serial_init(struct serial *s, int out_fd, int irq_fd);
 void serial_destroy(struct serial *s);
 

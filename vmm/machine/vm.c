@@ -155,9 +155,18 @@ static int vm_open_console(struct vm *vm, const struct vm_config *cfg, struct er
 {
 	if (!cfg->serial.serial_out_path)
 		return 0;
-	/* A file is appended to; a FIFO is written as it is read. */
+	/*
+	 * A file is appended to; a FIFO is written as it is read. Never blocks:
+	 * a FIFO nobody reads yet is opened read-write (as Firecracker does for
+	 * its FIFOs), so the guest's output waits in it until its reader comes,
+	 * and what does not fit is dropped.
+	 */
 	vm->serial_out_fd = open(cfg->serial.serial_out_path,
-				 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+				 O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+				 0600);
+	if (vm->serial_out_fd < 0 && errno == ENXIO)
+		vm->serial_out_fd = open(cfg->serial.serial_out_path,
+					 O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (vm->serial_out_fd < 0)
 		return err_set(err, -errno, "serial.serial_out_path %s: %s",
 			       cfg->serial.serial_out_path, strerror(errno));
@@ -169,10 +178,13 @@ static int vm_setup_devices(struct vm *vm, const struct vm_opts *opts, struct er
 	int out_fd = vm->serial_out_fd >= 0 ? vm->serial_out_fd : opts->console_out_fd;
 	int ret;
 
+	ret = console_out_open(&vm->console, out_fd, err);
+	if (ret)
+		return ret;
 	ret = irqfd_create(vm, SERIAL_COM1_IRQ, &vm->serial_irq_fd, err);
 	if (ret)
 		return ret;
-	if (serial_init(&vm->serial, out_fd, vm->serial_irq_fd))
+	if (serial_init(&vm->serial, vm->console.fd, vm->serial_irq_fd))
 		return err_set(err, -ENOMEM, "serial: cannot initialise");
 	vm->serial.rx_space_fd = opts->console_space_fd;
 	ret = bus_register(&vm->pio_bus, SERIAL_COM1_PORT, SERIAL_PORT_SIZE, &serial_ops,
@@ -253,6 +265,7 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_
 	vm->opts = *opts;
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->serial_irq_fd = vm->i8042_irq_fd = vm->serial_out_fd = -1;
+	vm->console.fd = vm->console.owned_fd = vm->console.restore_fd = -1;
 	vm->reset_fd = -1;
 	vm->mem_uffd.uffd = vm->mem_uffd.sock = -1;
 	vm->nr_vcpus = 0;
@@ -418,6 +431,7 @@ void vm_destroy(struct vm *vm)
 	serial_destroy(&vm->serial);
 	i8042_destroy(&vm->i8042);
 	close_fd(&vm->serial_irq_fd);
+	console_out_close(&vm->console);
 	close_fd(&vm->serial_out_fd);
 	close_fd(&vm->i8042_irq_fd);
 	close_fd(&vm->reset_fd);

@@ -18,6 +18,7 @@
 #include "vmm/devices/boot_timer.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/serial.h"
+#include "vmm/io/console_out.h"
 #include "vmm/kvm/bus.h"
 #include "vmm/kvm/run_ctl.h"
 #include "vmm/kvm/snapshot_timing.h"
@@ -58,6 +59,7 @@ struct vm {
 	struct serial serial;
 	int serial_irq_fd;
 	int serial_out_fd; /* opened from serial_out_path; -1: stdout or none */
+	struct console_out console; /* the serial's output, non-blocking */
 	struct i8042 i8042;
 	int i8042_irq_fd;
 	struct boot_timer boot_timer;
