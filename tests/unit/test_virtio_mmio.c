@@ -841,6 +841,61 @@ Test(virtio_mmio, a_guest_cannot_flood_the_log_with_bad_register_writes)
 	unlink(path);
 	for (char *p = buf; (p = strchr(p, '\n')); p++)
 		lines++;
-	cr_assert(strstr(buf, "layout is invalid"), "log: %s", buf);
+	cr_assert(strstr(buf, "QueueNum 0 is not a power of two"), "log: %s", buf);
 	cr_assert_leq(lines, 2, "%d lines: %s", lines, buf);
+}
+
+/* ---- what a guest writes cannot make its own snapshot invalid (issue 14 #5) ---- */
+
+static void expect_restorable(void)
+{
+	struct virtio_mmio_state st;
+
+	virtio_mmio_save(t, &st);
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		cr_assert(st.queues[i].size && !(st.queues[i].size & (st.queues[i].size - 1)),
+			  "queue %u saved with size %u", i, st.queues[i].size);
+	cr_assert_eq(st.status & ~(VIRTIO_STATUS_DRIVER_BITS | VIRTIO_STATUS_NEEDS_RESET), 0,
+		     "status 0x%x saved", st.status);
+	cr_assert_eq(st.driver_features & ~OFFER, 0, "features 0x%llx saved",
+		     (unsigned long long)st.driver_features);
+	cr_assert_eq(virtio_mmio_restore(t, &st), 0);
+}
+
+Test(virtio_mmio, a_queue_size_that_is_no_power_of_two_is_not_kept)
+{
+	for (uint32_t bad = 0; bad < 4; bad++) {
+		mmio_write32(t, MMIO_QUEUE_SEL, bad % 2);
+		mmio_write32(t, MMIO_QUEUE_NUM, (uint32_t[]){ 0, 3, 1000, 24 }[bad]);
+		expect_restorable();
+	}
+	cr_assert(status() & VIRTIO_STATUS_NEEDS_RESET, "the driver is told to reset");
+	mmio_write32(t, MMIO_STATUS, 0);
+	bring_up();
+	cr_assert_eq(mmio_read32(t, MMIO_QUEUE_READY), 1, "usable again after a reset");
+}
+
+Test(virtio_mmio, undefined_status_bits_are_not_kept)
+{
+	mmio_write32(t, MMIO_STATUS, S_ACK | 0x30);
+	cr_assert_eq(status(), S_ACK);
+	expect_restorable();
+	mmio_write32(t, MMIO_STATUS, 0x10); /* only undefined bits: not a reset */
+	cr_assert_eq(status(), S_ACK);
+}
+
+Test(virtio_mmio, features_outside_the_offer_are_dropped_and_features_ok_refused)
+{
+	driver_negotiate(t, OFFER | VIRTIO_BIT(2) | VIRTIO_BIT(40));
+	cr_assert_eq(status(), S_ACK | S_DRV, "FEATURES_OK must read back clear");
+	cr_assert_eq(t->driver_features & ~OFFER, 0);
+	expect_restorable();
+	/* Even once the driver writes only offered bits: refused until a reset. */
+	mmio_write32(t, MMIO_DRIVER_FEAT_SEL, 0);
+	mmio_write32(t, MMIO_DRIVER_FEATURES, (uint32_t)OFFER_LOW);
+	mmio_write32(t, MMIO_STATUS, S_ACK | S_DRV | S_FOK);
+	cr_assert_eq(status(), S_ACK | S_DRV);
+	mmio_write32(t, MMIO_STATUS, 0);
+	driver_negotiate(t, OFFER);
+	cr_assert(status() & S_FOK);
 }

@@ -154,6 +154,7 @@ static void device_reset(struct virtio_mmio *t)
 		virtq_reset(&t->queues[i]);
 	t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
 	t->driver_features = 0;
+	t->features_overreach = false;
 	t->status = 0;
 	t->interrupt_status = 0;
 	t->activated = false;
@@ -177,9 +178,9 @@ static void set_features_ok(struct virtio_mmio *t)
 	uint64_t offered = t->ops->features(t->dev);
 
 	/* Only a subset of the offer, and only the modern interface (4.2.3.1). */
-	if (t->driver_features & ~offered) {
-		mmio_warn(t, "driver accepted features 0x%llx outside the offer 0x%llx",
-			  (unsigned long long)t->driver_features, (unsigned long long)offered);
+	if (t->features_overreach || (t->driver_features & ~offered)) {
+		mmio_warn(t, "driver accepted features outside the offer 0x%llx",
+			  (unsigned long long)offered);
 		return; /* FEATURES_OK stays clear: the driver sees the refusal */
 	}
 	if (!virtio_mmio_has_feature(t, VIRTIO_F_VERSION_1)) {
@@ -217,6 +218,8 @@ static void write_status(struct virtio_mmio *t, uint32_t val)
 		device_reset(t);
 		return;
 	}
+	/* Undefined bits are not kept: the status (and a snapshot of it) stays valid. */
+	val &= VIRTIO_STATUS_DRIVER_BITS;
 	/* A driver only adds bits until it resets (3.1.1); NEEDS_RESET is ours. */
 	if (t->status & ~VIRTIO_STATUS_NEEDS_RESET & ~val)
 		return;
@@ -263,6 +266,10 @@ static void reg_write(struct virtio_mmio *t, uint64_t off, uint32_t val)
 		if (!features_writable(t) || t->driver_features_sel > 1)
 			break;
 		set_half(&t->driver_features, t->driver_features_sel == 1, val);
+		if (t->driver_features & ~t->ops->features(t->dev)) {
+			t->driver_features &= t->ops->features(t->dev);
+			t->features_overreach = true;
+		}
 		break;
 	case REG_DRIVER_FEAT_SEL:
 		t->driver_features_sel = val;
@@ -271,14 +278,25 @@ static void reg_write(struct virtio_mmio *t, uint64_t off, uint32_t val)
 		t->queue_sel = val;
 		break;
 	case REG_QUEUE_NUM:
-		if (q_writable)
-			q->size = (uint16_t)(val > VIRTQ_MAX_SIZE ? 0 : val);
+		if (!q_writable)
+			break;
+		/* A split ring's size is a power of two up to QueueNumMax (2.7, 4.2.2.2). */
+		if (val && val <= VIRTQ_MAX_SIZE && !(val & (val - 1))) {
+			q->size = (uint16_t)val;
+		} else {
+			/* The size stays valid (also in a snapshot); the driver must reset. */
+			mmio_warn(t, "queue %u: QueueNum %u is not a power of two in 1..%u",
+				  t->queue_sel, val, VIRTQ_MAX_SIZE);
+			virtio_mmio_needs_reset(t);
+		}
 		break;
 	case REG_QUEUE_READY:
 		if (!q || (t->status & VIRTIO_STATUS_DRIVER_OK && val))
 			break;
 		if (val == 0) {
 			q->ready = false;
+		} else if (t->status & VIRTIO_STATUS_NEEDS_RESET) {
+			mmio_warn(t, "queue %u: not enabled, the device needs a reset", t->queue_sel);
 		} else if (virtq_valid(q, t->mem)) {
 			q->ready = true;
 		} else {

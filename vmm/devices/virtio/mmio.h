@@ -81,6 +81,13 @@ struct virtio_mmio {
 	uint32_t interrupt_status;
 	uint32_t config_generation;
 	bool activated;
+	/*
+	 * The driver wrote feature bits outside the offer: they were dropped
+	 * (so driver_features, and any snapshot of it, stays inside the offer)
+	 * and FEATURES_OK is refused until a reset. Not saved: a snapshot taken
+	 * mid-negotiation forgets it.
+	 */
+	bool features_overreach;
 	bool bad_access_logged;
 	struct log_ratelimit warn_log; /* what a driver does wrong: a guest repeats it at will */
 

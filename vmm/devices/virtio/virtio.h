@@ -14,6 +14,10 @@
 #define VIRTIO_STATUS_FEATURES_OK 0x08
 #define VIRTIO_STATUS_NEEDS_RESET 0x40
 #define VIRTIO_STATUS_FAILED      0x80
+/* The bits a driver may write (NEEDS_RESET is the device's). */
+#define VIRTIO_STATUS_DRIVER_BITS                                                        \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK |        \
+	 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_FAILED)
 
 /* Transport-independent feature bits (6). */
 #define VIRTIO_F_INDIRECT_DESC 28
