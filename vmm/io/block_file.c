@@ -116,36 +116,63 @@ static int transfer(struct block_file *bf, const struct iovec *iov_in, int iovcn
 	return 0;
 }
 
-/* Copies between an iovec array and a flat buffer, in either direction. */
-static void iov_copy(const struct iovec *iov, int iovcnt, uint8_t *flat, bool to_flat)
+/*
+ * Copies @len bytes from byte @skip of an iovec array to @flat, or back.
+ * Both are inside the request: the caller never asks past its end.
+ */
+static void iov_copy(const struct iovec *iov, int iovcnt, size_t skip, uint8_t *flat, size_t len,
+		     bool to_flat)
 {
-	for (int i = 0; i < iovcnt; i++) {
+	for (int i = 0; i < iovcnt && len; i++) {
+		uint8_t *base = iov[i].iov_base;
+		size_t n;
+
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		n = iov[i].iov_len - skip < len ? iov[i].iov_len - skip : len;
 		if (to_flat)
-			memcpy(flat, iov[i].iov_base, iov[i].iov_len);
+			memcpy(flat, base + skip, n);
 		else
-			memcpy(iov[i].iov_base, flat, iov[i].iov_len);
-		flat += iov[i].iov_len;
+			memcpy(base + skip, flat, n);
+		flat += n;
+		len -= n;
+		skip = 0;
 	}
 }
 
-/* O_DIRECT needs aligned buffers, lengths and offsets; guests do not promise them. */
+/*
+ * O_DIRECT needs aligned buffers, lengths and offsets; guests do not promise
+ * them. The bounce buffer is at most BOUNCE_CHUNK: a request is as long as
+ * its descriptors, and they may all alias one small guest region, so a
+ * guest could otherwise make ignis allocate and touch GiBs per request.
+ */
+#define BOUNCE_CHUNK (1u << 20)
+
 static int bounce(struct block_file *bf, const struct iovec *iov, int iovcnt, uint64_t offset,
 		  bool write)
 {
-	size_t total = iov_total(iov, iovcnt);
-	size_t len = (total + DIRECT_ALIGN - 1) & ~(size_t)(DIRECT_ALIGN - 1);
+	size_t total = iov_total(iov, iovcnt), done = 0;
+	size_t cap = total < BOUNCE_CHUNK ? total : BOUNCE_CHUNK;
 	struct iovec one;
 	void *buf;
 	int ret;
 
-	if (posix_memalign(&buf, DIRECT_ALIGN, len ? len : DIRECT_ALIGN))
+	cap = (cap + DIRECT_ALIGN - 1) & ~(size_t)(DIRECT_ALIGN - 1);
+	if (posix_memalign(&buf, DIRECT_ALIGN, cap ? cap : DIRECT_ALIGN))
 		return -ENOMEM;
-	one = (struct iovec){ .iov_base = buf, .iov_len = total };
-	if (write)
-		iov_copy(iov, iovcnt, buf, true);
-	ret = transfer(bf, &one, 1, offset, write);
-	if (!ret && !write)
-		iov_copy(iov, iovcnt, buf, false);
+	do {
+		size_t n = total - done < BOUNCE_CHUNK ? total - done : BOUNCE_CHUNK;
+
+		one = (struct iovec){ .iov_base = buf, .iov_len = n };
+		if (write)
+			iov_copy(iov, iovcnt, done, buf, n, true);
+		ret = transfer(bf, &one, 1, offset + done, write);
+		if (!ret && !write)
+			iov_copy(iov, iovcnt, done, buf, n, false);
+		done += n;
+	} while (!ret && done < total);
 	free(buf);
 	return ret;
 }
