@@ -15,6 +15,7 @@ usage: test_api_snapshot.py IGNIS COUNTER_ELF
 """
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -130,6 +131,32 @@ def main():
         s, f = vm.fault("PUT", "/snapshot/load", {"snapshot_path": state,
                         "mem_backend": {"backend_type": "Uffd", "backend_path": os.path.join(work, "none.sock")}})
         check("Uffd without a handler: 400 cannot connect", s == 400 and "cannot connect" in f, f"({s} {f})")
+        # A "handler" that listens but never accepts, its backlog already full:
+        # the load gives up after the hand-over time instead of hanging the VMM.
+        stuck_path = os.path.join(work, "stuck.sock")
+        stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stuck.bind(stuck_path)
+        stuck.listen(0)
+        fillers = []
+        for _ in range(4):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(stuck_path)
+            except BlockingIOError:
+                c.close()
+                break
+            fillers.append(c)
+        t0 = time.time()
+        s, f = vm.fault("PUT", "/snapshot/load", {"snapshot_path": state,
+                        "mem_backend": {"backend_type": "Uffd", "backend_path": stuck_path}})
+        took = time.time() - t0
+        check("Uffd handler that never accepts: 400 within the hand-over time",
+              s == 400 and "did not accept the connection" in f and took < 15, f"({s} {f} after {took:.1f}s)")
+        check("... and the API still answers", vm.req("GET", "/")[0] == 200)
+        for c in fillers:
+            c.close()
+        stuck.close()
         bad = os.path.join(work, "bad.state")
         data = bytearray(open(state, "rb").read())
         data[len(data) // 2] ^= 0xff

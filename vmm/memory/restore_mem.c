@@ -106,16 +106,37 @@ static int handler_connect(const char *path, struct err_buf *err)
 			       "the page-fault handler's socket path is longer than %zu bytes",
 			       sizeof(sa.sun_path) - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * Non-blocking: a handler that listens but never accepts fills its
+	 * backlog, and a blocking connect() would then hold the VMM thread (and
+	 * the API) forever. On a Unix socket a full backlog is EAGAIN at once:
+	 * retry for HANDLER_TAKE_SEC, as long as the hand-over may take.
+	 */
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)
 		return err_set(err, -errno, "socket: %s", strerror(errno));
-	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	for (int tries = 0; connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0; tries++) {
 		saved = errno;
+		if ((saved == EAGAIN || saved == EINTR) && tries < HANDLER_TAKE_SEC * 100) {
+			poll(NULL, 0, 10);
+			continue;
+		}
 		close(sock);
+		if (saved == EAGAIN)
+			return err_set(err, -ETIMEDOUT,
+				       "the page-fault handler at %s did not accept the connection "
+				       "within %d s",
+				       path, HANDLER_TAKE_SEC);
 		return err_set(err, -saved,
 			       "cannot connect to the page-fault handler at %s: %s%s", path,
 			       strerror(saved),
 			       saved == ECONNREFUSED ? " (is a handler listening there?)" : "");
+	}
+	/* The handshake's sendmsg and the hang-up watch expect a blocking socket. */
+	if (fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK) < 0) {
+		saved = errno;
+		close(sock);
+		return err_set(err, -saved, "fcntl: %s", strerror(saved));
 	}
 	return sock;
 }
