@@ -171,6 +171,9 @@ int vm_config_parse(struct vm_config *cfg, const char *json, struct err_buf *err
 	return 0;
 }
 
+/* A microVM's whole description is a few KiB; 1 MiB leaves room for comments and base64. */
+#define CONFIG_FILE_MAX (1 << 20)
+
 int vm_config_parse_file(struct vm_config *cfg, const char *path, struct err_buf *err)
 {
 	char *buf = NULL;
@@ -188,9 +191,16 @@ int vm_config_parse_file(struct vm_config *cfg, const char *path, struct err_buf
 		fclose(f);
 		return -ENOMEM;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, mem);
-	ret = ferror(f) ? fail(err, "config file %s: read error", path) : 0;
+	ret = 0;
+	while (!ret && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		/* Bounded: the path may name anything, /dev/zero or an endless FIFO included. */
+		if (ftell(mem) + (long)n > CONFIG_FILE_MAX)
+			ret = fail(err, "config file %s: larger than %d bytes", path, CONFIG_FILE_MAX);
+		else
+			fwrite(chunk, 1, n, mem);
+	}
+	if (!ret && ferror(f))
+		ret = fail(err, "config file %s: read error", path);
 	fclose(f);
 	fclose(mem);
 	if (!ret)

@@ -41,6 +41,7 @@ expect "stray positional argument" 153 "unexpected argument .extra." -- --no-api
 expect "bad --level" 153 "invalid --level .loud." -- --level loud --no-api --config-file x
 expect "missing config file" 152 "config file .*nope.json: No such file" -- --no-api --config-file "$work/nope.json"
 expect "invalid JSON names the position" 152 "invalid JSON at line 1" -- --no-api --config-file "$(cfg '{"boot-source": ')"
+expect "a config file larger than 1 MiB is refused" 152 "larger than 1048576 bytes" -- --no-api --config-file /dev/zero
 expect "unknown top-level key is named" 152 "unknown field .frobnicate." -- --no-api --config-file "$(cfg '{"frobnicate": 1}')"
 expect "unknown machine-config key is named" 152 "machine-config: unknown field .vcpus." -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 128, "vcpus": 2}}')"
 expect "vcpu_count out of range names the key" 152 "machine-config.vcpu_count: 33 is out of range" -- --no-api --config-file "$(cfg '{"machine-config": {"vcpu_count": 33, "mem_size_mib": 128}}')"
