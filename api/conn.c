@@ -51,6 +51,8 @@ struct conn {
 	bool paused;      /* backpressure: the client is not reading its responses */
 	bool closing;     /* no more requests: send what is queued, then close */
 	bool broken;      /* the peer is gone or memory ran out: close now */
+	uint64_t active_us;        /* the last event on the socket */
+	uint64_t message_start_us; /* the first byte of the request being read */
 
 	struct conn *prev, *next;
 };
@@ -163,6 +165,7 @@ static int on_message_begin(http_parser *p)
 	struct conn *c = p->data;
 
 	c->in_message = true;
+	c->message_start_us = now_us();
 	c->url.len = 0;
 	c->body.len = 0;
 	c->hdr_field_len = 0;
@@ -422,14 +425,30 @@ static void conn_progress(struct conn *c)
 	}
 }
 
+void api_conn_expire(struct api_server *srv)
+{
+	uint64_t now = now_us();
+	struct conn *next;
+
+	for (struct conn *c = srv->conns; c; c = next) {
+		next = c->next;
+		if (c->in_message ? now - c->message_start_us > srv->request_timeout_us
+				  : now - c->active_us > srv->idle_timeout_us)
+			api_conn_close(c);
+	}
+}
+
 void api_conn_event(struct conn *c, uint32_t events)
 {
+	c->active_us = now_us();
 	if (events & EPOLLERR) {
 		api_conn_close(c);
 		return;
 	}
 	if ((events & (EPOLLIN | EPOLLHUP)) && !c->closing && !c->paused)
 		conn_read(c);
+	/* After the request's answer (which may have taken long): idle from now. */
+	c->active_us = now_us();
 	conn_progress(c);
 }
 
@@ -443,6 +462,7 @@ int api_conn_open(struct api_server *srv, int fd)
 	c->srv = srv;
 	c->fd = fd;
 	c->events = EPOLLIN;
+	c->active_us = now_us();
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {

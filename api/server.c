@@ -66,6 +66,16 @@ static void accept_clients(struct api_server *srv)
 	}
 }
 
+/* A quarter of the shorter timeout, between 10 ms and 1 s: timeouts are that late at most. */
+static int expire_tick_ms(const struct api_server *srv)
+{
+	uint64_t t = srv->idle_timeout_us < srv->request_timeout_us ? srv->idle_timeout_us
+								     : srv->request_timeout_us;
+
+	t /= 4000;
+	return t < 10 ? 10 : t > 1000 ? 1000 : (int)t;
+}
+
 static void *server_thread(void *arg)
 {
 	struct api_server *srv = arg;
@@ -78,7 +88,9 @@ static void *server_thread(void *arg)
 	if (srv->init_ret)
 		return NULL;
 	for (;;) {
-		int n = epoll_wait(srv->epfd, evs, EVENTS_PER_WAIT, -1);
+		/* With connections open, wake up often enough to time them out. */
+		int tick = srv->nconns ? expire_tick_ms(srv) : -1;
+		int n = epoll_wait(srv->epfd, evs, EVENTS_PER_WAIT, tick);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -94,6 +106,8 @@ static void *server_thread(void *arg)
 			else
 				api_conn_event(tag, evs[i].events);
 		}
+		if (srv->nconns)
+			api_conn_expire(srv);
 	}
 out:
 	while (srv->conns)
@@ -235,6 +249,10 @@ int api_server_start(struct api_server **out, const struct api_server_config *cf
 	srv->max_payload = cfg->max_payload_size ? cfg->max_payload_size : API_DEFAULT_MAX_PAYLOAD;
 	srv->channel = cfg->channel;
 	srv->typed_commands = cfg->typed_commands;
+	srv->idle_timeout_us =
+		1000ULL * (cfg->idle_timeout_ms ? cfg->idle_timeout_ms : API_IDLE_TIMEOUT_MS);
+	srv->request_timeout_us =
+		1000ULL * (cfg->request_timeout_ms ? cfg->request_timeout_ms : API_REQUEST_TIMEOUT_MS);
 	srv->on_request = cfg->on_request;
 	srv->on_request_ctx = cfg->on_request_ctx;
 	srv->thread_init = cfg->thread_init;

@@ -54,6 +54,14 @@
 
 /* Connections served at once; one more is told 503 and closed. */
 #define API_MAX_CONNECTIONS 256
+/*
+ * A connection with no request under way is closed after this long (an
+ * HTTP keep-alive timeout; clients reconnect), and a request must arrive
+ * whole within API_REQUEST_TIMEOUT_MS of its first byte, so neither idle
+ * nor trickling clients can hold the API_MAX_CONNECTIONS slots for good.
+ */
+#define API_IDLE_TIMEOUT_MS 120000
+#define API_REQUEST_TIMEOUT_MS 30000
 
 /* What the server did with one request: for logging and the API metrics. */
 struct api_request_event {
@@ -74,6 +82,8 @@ struct api_server_config {
 	 * the JSON body (api/tests/fake_vmm.c).
 	 */
 	bool typed_commands;
+	/* 0: API_IDLE_TIMEOUT_MS / API_REQUEST_TIMEOUT_MS (tests shorten them). */
+	unsigned int idle_timeout_ms, request_timeout_ms;
 
 	/*
 	 * Optional, run on the API thread before it serves anything (install the

@@ -47,6 +47,7 @@ struct api_server {
 
 	struct conn *conns;
 	unsigned int nconns;
+	uint64_t idle_timeout_us, request_timeout_us;
 };
 
 /*
@@ -61,6 +62,13 @@ int api_conn_open(struct api_server *srv, int fd);
  * it can and updates its epoll interest. May close and free @c.
  */
 void api_conn_event(struct conn *c, uint32_t events);
+
+/*
+ * Closes every connection idle (no request under way) for longer than
+ * srv->idle_timeout_us, and every one whose request began more than
+ * srv->request_timeout_us ago.
+ */
+void api_conn_expire(struct api_server *srv);
 
 /*
  * Closes @c's socket and frees it. If accepting was paused for lack of fds,

@@ -264,6 +264,10 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--max-payload") == 0 && i + 1 < argc)
 			cfg.max_payload_size = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--idle-timeout-ms") == 0 && i + 1 < argc)
+			cfg.idle_timeout_ms = (unsigned int)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--request-timeout-ms") == 0 && i + 1 < argc)
+			cfg.request_timeout_ms = (unsigned int)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--verbose") == 0)
 			cfg.on_request = log_request;
 	}

@@ -555,10 +555,63 @@ def a_path_that_is_not_a_socket_is_refused(srv, http):
     assert open(path).read() == "keep me"
 
 
+def closed_by_server(s, within):
+    """True if the server closes @s (EOF) within @within seconds."""
+    s.settimeout(within)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+@test
+def idle_and_trickling_connections_time_out(srv, http):
+    # quick: idle 300 ms, a request must arrive whole within 500 ms.
+    idle = connect(quick.path)
+    assert closed_by_server(idle, 3), "an idle connection stayed open"
+    # A client that keeps sending requests is never idle.
+    busy = connect(quick.path)
+    rd = Reader(busy)
+    for _ in range(8):
+        busy.sendall(request_bytes("GET", "/"))
+        assert rd.response()[0] == 200
+        time.sleep(0.1)
+    busy.close()
+    # One byte every 100 ms is activity, but the request never completes.
+    slow = connect(quick.path)
+    start, gone = time.time(), False
+    for byte in request_bytes("GET", "/") * 10:
+        try:
+            slow.sendall(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            gone = True
+            break
+        if time.time() - start > 3:
+            break
+        time.sleep(0.1)
+    assert gone or closed_by_server(slow, 1), "a trickling request was never cut off"
+    assert time.time() - start < 3
+
+
+@test
+def connections_held_idle_do_not_lock_the_api_out(srv, http):
+    held = [connect(quick.path) for _ in range(256)]
+    time.sleep(1.5)  # past the idle timeout: every one is closed
+    s = connect(quick.path)
+    s.sendall(request_bytes("GET", "/"))
+    assert Reader(s).response()[0] == 200
+    s.close()
+    for h in held:
+        h.close()
+
+
 def main():
-    global small
+    global small, quick
     srv = Server("api.sock")
     small = Server("small.sock", "--max-payload", "1024")
+    quick = Server("quick.sock", "--idle-timeout-ms", "300", "--request-timeout-ms", "500")
     http = requests_unixsocket.Session()
     passed = failed = 0
     for fn in TESTS:
@@ -575,7 +628,7 @@ def main():
             failed += 1
             break
     http.close()
-    for s in (srv, small):
+    for s in (srv, small, quick):
         if s.proc.poll() is None:
             rc, err = s.stop()
             if rc != 0:
