@@ -18,9 +18,8 @@
 
 #include <jansson.h>
 
+#include "vmm/util/array.h"
 #include "vmm/util/error.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Every configuration problem is -EINVAL with a message: one spelling for all of them. */
 #define fail(err, ...) err_set((err), -EINVAL, __VA_ARGS__)

@@ -18,8 +18,7 @@
 #include <seccomp.h>
 
 #include "vmm/security/seccomp.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "vmm/util/array.h"
 
 /* Far above any allowlist here; a custom policy past it is refused. */
 #define SECCOMP_MAX_SYSCALLS 512
