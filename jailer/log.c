@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static void vreport(const char *kind, const char *step, int err, const char *fmt,
-		    va_list ap)
+__attribute__((format(printf, 4, 0))) static void vreport(const char *kind, const char *step,
+							     int err, const char *fmt, va_list ap)
 {
 	/*
 	 * One buffer and one fputs: with --new-pid-ns two processes may report

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang + ASan + UBSan in their own build
 # directory and runs each for a bounded time: fuzz_virtq_blk,
-# fuzz_snapshot_state, fuzz_api_body, fuzz_working_set and
-# fuzz_uffd_regions, SECONDS split between them. Fails (non-zero) on
+# fuzz_snapshot_state, fuzz_api_body, fuzz_working_set, fuzz_uffd_regions,
+# fuzz_seccomp_policy and fuzz_jailer_input, SECONDS split between them. Fails (non-zero) on
 # any crash, leak, sanitizer report, timeout or broken invariant; the input
 # that did it is left in the build directory as crash-* / leak-* / timeout-*.
 #
@@ -27,10 +27,11 @@ fi
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DIGNIS_FUZZ=ON \
 	-DIGNIS_TESTS=OFF -DIGNIS_SANITIZE=address,undefined >/dev/null
 cmake --build "$build" -j "$jobs" --target fuzz_virtq_blk fuzz_snapshot_state \
-	fuzz_snapshot_seeds fuzz_api_body fuzz_working_set fuzz_uffd_regions
+	fuzz_snapshot_seeds fuzz_api_body fuzz_working_set fuzz_uffd_regions \
+	fuzz_seccomp_policy fuzz_jailer_input
 
 # Each target gets an equal share of the time (at least one second).
-targets=(virtq_blk snapshot_state api_body working_set uffd_regions)
+targets=(virtq_blk snapshot_state api_body working_set uffd_regions seccomp_policy jailer_input)
 share=$((secs / ${#targets[@]}))
 [ "$share" -ge 1 ] || share=1
 
@@ -38,6 +39,7 @@ share=$((secs / ${#targets[@]}))
 # snapshot seeds are written by the current encoder, so they never go stale.
 mkdir -p "$build/fuzz-corpus/virtq_blk" "$build/fuzz-corpus/snapshot_state" \
 	"$build/fuzz-corpus/api_body" "$build/fuzz-corpus/working_set" "$build/fuzz-corpus/uffd_regions" \
+	"$build/fuzz-corpus/seccomp_policy" "$build/fuzz-corpus/jailer_input" \
 	"$build/fuzz-seeds/snapshot_state"
 "$build/fuzz_snapshot_seeds" "$build/fuzz-seeds/snapshot_state"
 cd "$build"
@@ -48,6 +50,8 @@ for t in "${targets[@]}"; do
 	api_body) seeds=$root/tests/fuzz/corpus-api ;;
 	working_set) seeds=$root/tests/fuzz/corpus-ws ;;
 	uffd_regions) seeds=$root/tests/fuzz/corpus-uffd ;;
+	seccomp_policy) seeds=$root/tests/fuzz/corpus-seccomp ;;
+	jailer_input) seeds=$root/tests/fuzz/corpus-jailer ;;
 	esac
 	echo "== fuzz_$t: ${share}s"
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
