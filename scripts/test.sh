@@ -143,8 +143,8 @@ fi
 fuzz_rc=0
 fuzz_start=$(date +%s)
 if want unit; then
-	say "fuzz: every libFuzzer target, 60 s each (clang, libFuzzer + ASan + UBSan, in build-fuzz/)"
-	tests/fuzz/run.sh 180 || fuzz_rc=$?
+	say "fuzz: every libFuzzer target, 30 s each (clang, libFuzzer + ASan + UBSan, in build-fuzz/)"
+	tests/fuzz/run.sh 240 || fuzz_rc=$?
 fi
 fuzz_secs=$(($(date +%s) - fuzz_start))
 
