@@ -14,18 +14,11 @@
 
 #include "jailer/args.h"
 #include "jailer/cgroup_mounts.h"
+#include "tests/fuzz/invariant.h"
 
 #define MAX_ARGS 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void invariant(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_jailer_input: invariant broken: %s\n", what);
-		abort();
-	}
-}
 
 static void command_line(char *text, size_t len)
 {

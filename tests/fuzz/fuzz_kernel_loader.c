@@ -12,20 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/invariant.h"
 #include "vmm/arch/x86_64/loader.h"
 #include "vmm/memory/memory.h"
 
 #define RAM_SIZE (64u << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void invariant(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_kernel_loader: invariant broken: %s\n", what);
-		abort();
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

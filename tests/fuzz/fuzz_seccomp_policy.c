@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/invariant.h"
 #include "vmm/security/seccomp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,9 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	if (seccomp_filters_from_json(&f, text, &err) == 0) {
 		seccomp_filters_free(&f);
-	} else if (!err.msg[0]) {
-		fprintf(stderr, "fuzz_seccomp_policy: a refusal without a reason\n");
-		abort();
+	} else {
+		invariant(err.msg[0] != '\0', "a refusal says why");
 	}
 	free(text);
 	return 0;

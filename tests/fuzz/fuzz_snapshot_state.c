@@ -29,19 +29,12 @@
 #include "snapshot/format/codec.h"
 #include "snapshot/format/format.h"
 #include "snapshot/state.h"
+#include "tests/fuzz/invariant.h"
 #include "tests/unit/snapshot_sample.h"
 
 #ifndef SNAPSHOT_SEEDS
 
 /* Something that must hold did not: make libFuzzer keep the input. */
-static void invariant(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_snapshot_state: invariant broken: %s\n", what);
-		abort();
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

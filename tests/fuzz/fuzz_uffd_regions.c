@@ -15,16 +15,9 @@
 #include <string.h>
 
 #include "snapshot/format/uffd_regions.h"
+#include "tests/fuzz/invariant.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void invariant(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_uffd_regions: invariant broken: %s\n", what);
-		abort();
-	}
-}
 
 static void check_rules(const struct uffd_region *r, unsigned int nr, uint64_t file_size)
 {

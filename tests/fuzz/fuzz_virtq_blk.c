@@ -34,6 +34,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "tests/fuzz/invariant.h"
 #include "tests/unit/virtio_driver.h"
 #include "vmm/devices/virtio/block.h"
 #include "vmm/util/log.h"
@@ -72,14 +73,6 @@ static void init_once(void)
 }
 
 /* Something that must hold did not: make libFuzzer keep the input. */
-static void invariant(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_virtq_blk: invariant broken: %s\n", what);
-		abort();
-	}
-}
-
 static void kick(void)
 {
 	mmio_write32(&blk.transport, MMIO_QUEUE_NOTIFY, 0);

@@ -13,16 +13,9 @@
 #include <string.h>
 
 #include "snapshot/format/working_set.h"
+#include "tests/fuzz/invariant.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void invariant(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_working_set: invariant broken: %s\n", what);
-		abort();
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
