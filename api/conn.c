@@ -440,7 +440,6 @@ void api_conn_expire(struct api_server *srv)
 
 void api_conn_event(struct conn *c, uint32_t events)
 {
-	c->active_us = now_us();
 	if (events & EPOLLERR) {
 		api_conn_close(c);
 		return;
