@@ -291,7 +291,8 @@ static bool tty_make_raw(struct termios *saved)
 /*
  * Compiles the per-thread seccomp filters (seccomp.h) into @filters: the
  * --seccomp-filter policy or the built-in one. *@enabled false: none
- * (--no-seccomp, or an ASan build without a policy file). 0 or -errno.
+ * (--no-seccomp). Sanitizer builds are filtered too: their filters add what
+ * the sanitizer runtimes call (docs/seccomp.md). 0 or -errno.
  */
 static int setup_seccomp(const struct cli *cli, struct seccomp_filters *filters, bool *enabled)
 {
@@ -302,12 +303,6 @@ static int setup_seccomp(const struct cli *cli, struct seccomp_filters *filters,
 	memset(filters, 0, sizeof(*filters));
 	if (cli->no_seccomp)
 		return 0;
-	if (!cli->seccomp_filter && !seccomp_default_enabled()) {
-		pr_warn("seccomp filters are off by default in AddressSanitizer builds "
-			"(its runtime needs syscalls outside the allowlists); "
-			"--seccomp-filter FILE still installs a policy");
-		return 0;
-	}
 	ret = cli->seccomp_filter ? seccomp_filters_from_file(filters, cli->seccomp_filter, &err)
 				  : seccomp_filters_default(filters, vcpu_kick_signal(), &err);
 	if (ret) {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +34,59 @@
 #define IGNIS_ASAN 0
 #endif
 
-bool seccomp_default_enabled(void)
-{
-	return !IGNIS_ASAN;
-}
-
 #define ALLOW(b, name) seccomp_builder_add_rule((b), SCMP_SYS(name), 0, NULL)
 #define ALLOW_IF(b, name, ...)                                                           \
 	do {                                                                             \
 		const struct scmp_arg_cmp args_[] = { __VA_ARGS__ };                     \
 		seccomp_builder_add_rule((b), SCMP_SYS(name), ARRAY_SIZE(args_), args_); \
 	} while (0)
+
+#if IGNIS_ASAN
+/*
+ * Sanitizer builds only (docs/seccomp.md "Sanitizer builds"): what the ASan,
+ * UBSan and LeakSanitizer runtimes call from a filtered thread. Reports
+ * read /proc/self/maps and the executable to symbolise, then exit; the
+ * leak check at exit stops the world: it clones a tracer thread
+ * (CLONE_UNTRACED, never set by pthread_create's clone3) that attaches to
+ * every thread with ptrace and lists /proc/self/task. None of this is in a
+ * release build's filters.
+ */
+static void allow_sanitizer(struct seccomp_builder *b)
+{
+	ALLOW(b, sigaltstack);
+	ALLOW(b, rt_sigaction);
+	/*
+	 * Read-only opens (of /proc/self/task too: O_DIRECTORY is allowed, and
+	 * O_TMPFILE, which contains it, needs write access anyway); x86-64's
+	 * sanitizer runtime uses the legacy calls (open, getdents, stat).
+	 */
+	ALLOW_IF(b, open, SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0));
+	ALLOW_IF(b, openat, SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, 0));
+	ALLOW(b, read);
+	ALLOW(b, close);
+	ALLOW(b, newfstatat);
+	ALLOW(b, stat);
+	ALLOW(b, fstat);
+	ALLOW(b, readlink);
+	ALLOW(b, readlinkat);
+	ALLOW(b, getdents);
+	ALLOW(b, getdents64);
+	ALLOW(b, getpid);
+	ALLOW(b, gettid);
+	ALLOW(b, getppid);
+	ALLOW(b, sched_yield);
+	ALLOW(b, prctl);
+	ALLOW(b, write);
+	ALLOW_IF(b, clone, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED));
+	ALLOW(b, ptrace);
+	ALLOW(b, wait4);
+}
+#else
+static void allow_sanitizer(struct seccomp_builder *b)
+{
+	(void)b;
+}
+#endif
 
 /* Every thread: signal return, thread exit, glibc's locks and clocks. */
 static void allow_common(struct seccomp_builder *b)
@@ -63,10 +106,7 @@ static void allow_common(struct seccomp_builder *b)
 	ALLOW(b, exit_group); /* also how the SIGSYS handler leaves, from any thread */
 	/* glibc blocks signals around a thread's exit. */
 	ALLOW(b, rt_sigprocmask);
-#if IGNIS_ASAN
-	/* The ASan runtime looks up the alternate signal stack (a query, never a change). */
-	ALLOW_IF(b, sigaltstack, SCMP_A0(SCMP_CMP_EQ, 0));
-#endif
+	allow_sanitizer(b);
 }
 
 /* malloc (brk and per-thread arenas) and stack release; nothing executable. */

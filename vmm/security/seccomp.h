@@ -85,12 +85,4 @@ int seccomp_sigsys_init(void);
  */
 int seccomp_install(const struct seccomp_filters *f, enum seccomp_thread t);
 
-/*
- * Whether filters are on when neither --no-seccomp nor --seccomp-filter is
- * given: yes, except in AddressSanitizer builds, whose runtime makes calls
- * (its own mmap with odd flags, /proc reads at exit, ...) no allowlist here
- * should grant.
- */
-bool seccomp_default_enabled(void);
-
 #endif
