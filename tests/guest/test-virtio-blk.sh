@@ -12,6 +12,10 @@
 #   - the GET_ID serial = Firecracker's "<st_dev><st_rdev><st_ino>", 20 bytes;
 #   - the backing file: writable drive: bytes 4096..8191 hold the guest's
 #     pattern and every other byte is unchanged; read-only: unchanged file.
+# And a backend I/O error, both engines: a sparse disk on a full tmpfs, so
+# the host's write of the guest's OUT fails with ENOSPC; the guest must see
+# IOERR for it (its verdict names the OUT and status 0x1), ignis must live
+# on and exit 0 at the guest's reset (needs root, for the mount).
 #
 # usage: test-virtio-blk.sh IGNIS VIRTIO_BLK_ELF
 set -uo pipefail
@@ -121,6 +125,41 @@ else
 fi
 run "Sync read-only" Sync Unsafe true
 run "Async read-only" Async Unsafe true
+
+# The guest's OUT lands in a hole of a sparse disk on a full file system.
+run_enospc() { # engine
+	local label="$1 ENOSPC" mnt="$work/full-$1" disk rc verdict
+	mkdir -p "$mnt"
+	if ! mount -t tmpfs -o size=64k tmpfs "$mnt"; then
+		check "$label: mount a 64 KiB tmpfs (needs root)" 1
+		return
+	fi
+	disk="$mnt/disk.img"
+	truncate -s 1M "$disk"
+	printf 'IGNIS-HOSTDATA-SECTOR0' | dd of="$disk" conv=notrunc status=none
+	dd if=/dev/zero of="$mnt/filler" bs=4096 status=none 2>/dev/null # until ENOSPC
+	cat >"$work/enospc-$1.json" <<JSON
+{"boot-source": {"kernel_image_path": "$guest", "boot_args": "console=ttyS0"},
+ "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},
+ "drives": [{"drive_id": "blk0", "path_on_host": "$disk", "is_root_device": false,
+             "is_read_only": false, "io_engine": "$1"}]}
+JSON
+	timeout 60 "$ignis" --no-api --config-file "$work/enospc-$1.json" \
+		</dev/null >"$work/enospc-$1.out" 2>"$work/enospc-$1.err"
+	rc=$?
+	verdict=$(grep -a -m1 '^virtio-blk: \(OK\|FAIL\)' "$work/enospc-$1.out")
+	check "$label: the guest's OUT answers IOERR (status 0x1)" \
+		"$([ "$verdict" = "virtio-blk: FAIL OUT sector 8: status 0x1" ]; echo $?)" \
+		"(got '${verdict:-no verdict line}')"
+	check "$label: ignis lives on and exits 0 at the guest's reset" "$([ $rc = 0 ]; echo $?)" \
+		"(got $rc; stderr: $(tail -3 "$work/enospc-$1.err"))"
+	check "$label: nothing of the pattern reached the disk" \
+		"$(! cmp -s -i 4096:0 -n 4096 "$disk" "$work/pattern"; echo $?)"
+	# An io_uring's files are released a moment after its process exits.
+	umount "$mnt" 2>/dev/null || { sleep 1; umount -l "$mnt"; }
+}
+run_enospc Sync
+run_enospc Async
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
