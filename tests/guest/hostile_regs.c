@@ -226,5 +226,13 @@ void scenario_resets(void)
 		wr(BLK_BASE, REG_STATUS, S_ACKNOWLEDGE);
 	}
 	note("5000 resets from ACKNOWLEDGE", "survived");
+	/* Each life ends with a request that has nowhere to put its status. */
+	hdr = (struct blk_hdr){ T_IN, 0, 0 };
+	for (unsigned int i = 0; i < 3000; i++) {
+		dev_setup(BLK_BASE, 8, 0);
+		set_desc(rq.desc, 0, (uint64_t)&hdr, sizeof(hdr), 0, 0);
+		(void)submit(0, 2000);
+	}
+	note("3000 bring-ups, each ending in a request without a status byte", "survived");
 	check_device_recovers();
 }

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -493,6 +494,66 @@ Test(virtio_blk, chain_without_a_writable_byte_sets_needs_reset_and_is_not_compl
 	cr_assert_eq(vq_used_idx(&mem, &vq), 0);
 	cr_assert(mmio_read32(&blk.transport, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	cr_assert_eq(blk.stats.bad_requests, 1);
+}
+
+/* Lines of @log that name the drive (the transport's own lines say virtio-blk@...). */
+static unsigned int drive_lines(FILE *log)
+{
+	char line[512];
+	unsigned int n = 0;
+
+	rewind(log);
+	while (fgets(line, sizeof(line), log))
+		n += strstr(line, "virtio-blk scratch:") != NULL;
+	return n;
+}
+
+/*
+ * Regression (hostile guest, resets scenario): each request without a status
+ * byte logged a warning, and a reset made the device take the next one, so a
+ * guest could grow the log without bound (300 KB in 3 s).
+ */
+Test(virtio_blk, requests_without_a_status_byte_after_each_reset_log_one_line)
+{
+	FILE *log = tmpfile();
+
+	cr_assert_not_null(log);
+	create();
+	log_configure(LOG_WARN, log, false, false);
+	for (unsigned int i = 0; i < 200; i++) {
+		driver_init(&blk.transport, FEATURES, &vq);
+		vq_set_avail_idx(&mem, &vq, 0);
+		put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
+		vq_put_desc(&mem, &vq, 0, HDR_GPA, 16, 0, 0); /* the header alone */
+		vq_publish(&mem, &vq, 0);
+		kick();
+		cr_assert(mmio_read32(&blk.transport, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	}
+	log_configure(LOG_OFF, NULL, false, false);
+	cr_assert_eq(blk.stats.bad_requests, 200);
+	cr_assert_eq(drive_lines(log), 1, "%u lines", drive_lines(log));
+	fclose(log);
+}
+
+Test(virtio_blk, bad_chains_and_requests_without_a_status_byte_share_one_log_limit)
+{
+	FILE *log = tmpfile();
+
+	cr_assert_not_null(log);
+	create();
+	log_configure(LOG_WARN, log, false, false);
+	for (unsigned int i = 0; i < 50; i++) {
+		driver_init(&blk.transport, FEATURES, &vq);
+		vq_set_avail_idx(&mem, &vq, 0);
+		vq_put_desc(&mem, &vq, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 0); /* a loop */
+		vq_put_desc(&mem, &vq, 1, HDR_GPA, 16, 0, 0);                 /* no status */
+		vq_publish(&mem, &vq, (uint16_t)(i & 1));
+		kick();
+	}
+	log_configure(LOG_OFF, NULL, false, false);
+	cr_assert_eq(blk.stats.bad_chains + blk.stats.bad_requests, 50);
+	cr_assert_eq(drive_lines(log), 1, "%u lines", drive_lines(log));
+	fclose(log);
 }
 
 Test(virtio_blk, write_to_a_read_only_drive_is_ioerr_and_leaves_the_file_alone)

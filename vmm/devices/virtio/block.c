@@ -69,6 +69,21 @@ static void complete(struct virtio_blk *blk, uint16_t head, uint64_t status_gpa,
 		virtio_mmio_needs_reset(t);
 }
 
+/*
+ * A request the device cannot serve as the driver built it: at most one line
+ * per LOG_RATELIMIT_SECONDS for all of them. NEEDS_RESET does not bound
+ * these: a driver resets the device and sends the next one as fast as it
+ * can exit.
+ */
+static void warn_bad_request(struct virtio_blk *blk, uint16_t head, const char *what)
+{
+	unsigned long suppressed;
+
+	if (log_ratelimit(&blk->bad_request_log, &suppressed))
+		pr_warn("virtio-blk %s: %s at head %u (%lu more not logged)", blk->drive_id, what,
+			head, suppressed);
+}
+
 /* GPA of the status byte: the last writable byte of the chain. */
 static bool status_location(const struct virtq_chain *c, uint64_t *gpa)
 {
@@ -215,8 +230,7 @@ static void handle_request(struct virtio_blk *blk)
 		 * success to the driver (its status byte keeps what it held).
 		 */
 		blk->stats.bad_requests++;
-		pr_warn("virtio-blk %s: request at head %u has no status byte; device needs a reset",
-			blk->drive_id, c->head);
+		warn_bad_request(blk, c->head, "request without a status byte, device needs a reset");
 		virtio_mmio_needs_reset(t);
 		return;
 	}
@@ -280,14 +294,11 @@ static bool fail_bad_chain(struct virtio_blk *blk)
 	const uint8_t status = VIRTIO_BLK_S_IOERR;
 	bool answered = c->has_last && c->last.write && c->last.len &&
 			!guest_mem_write(t->mem, c->last.gpa + c->last.len - 1, &status, 1);
-	unsigned long suppressed;
 
 	blk->stats.bad_chains++;
-	if (log_ratelimit(&blk->bad_chain_log, &suppressed))
-		pr_warn("virtio-blk %s: malformed descriptor chain at head %u: %s "
-			"(%lu more not logged)", blk->drive_id, c->head,
-			answered ? "answered with an I/O error" : "no status byte, device needs a reset",
-			suppressed);
+	warn_bad_request(blk, c->head,
+			 answered ? "malformed descriptor chain, answered with an I/O error"
+				  : "malformed descriptor chain without a status byte, device needs a reset");
 	if (!answered || virtq_push(&t->queues[0], t->mem, c->head, 1)) {
 		virtio_mmio_needs_reset(t);
 		return false;

@@ -67,7 +67,7 @@ struct virtio_blk {
 	struct virtio_blk_req reqs[VIRTQ_MAX_SIZE];
 	struct virtq_chain chain; /* scratch for the chain being parsed */
 	struct virtio_blk_stats stats;
-	struct log_ratelimit bad_chain_log;
+	struct log_ratelimit bad_request_log; /* bad chains and requests: a guest repeats them at will */
 };
 
 /*
