@@ -174,8 +174,8 @@ void set_desc(struct vdesc *t, unsigned int i, uint64_t addr, uint32_t len, uint
 	      uint16_t next);
 /* A well-formed request in descriptors 0..2 reading sector @sector into buf. */
 void good_read(uint64_t sector);
-/* The closing check of every virtio scenario: reset, set up again, and one
- * well-formed read must come back OK. */
+/* After a virtio scenario, once the host has snapshotted what it left:
+ * reset, set up again, and one well-formed read must come back OK. */
 void check_device_recovers(void);
 /* Note a hostile request's fate; FAIL if it was answered with status OK. */
 void expect_refused(const char *what, enum answer a);

@@ -3,9 +3,9 @@
  * The hostile guest's virtqueue scenarios: rings no honest driver writes.
  * Each case starts from a freshly reset drive (the previous one may have
  * broken it), publishes one hostile chain and notes what the device did; a
- * hostile request answered with status OK is a FAIL. Every scenario ends
- * with check_device_recovers(): after all that, a reset drive still serves
- * a well-formed read.
+ * hostile request answered with status OK is a FAIL. Each leaves the drive
+ * as its last case did, for the host's snapshot; hostile.c then checks
+ * that a reset drive serves a well-formed read again.
  */
 #include "hostile.h"
 
@@ -55,7 +55,6 @@ void scenario_loop(void)
 	set_desc(itable, 1, (uint64_t)&status_byte, 1, DESC_F_WRITE | DESC_F_NEXT, 0);
 	indirect(0, (uint64_t)itable, 2 * sizeof(struct vdesc), 0);
 	try_chain("a loop inside an indirect table", 0);
-	check_device_recovers();
 }
 
 void scenario_long(void)
@@ -100,7 +99,6 @@ void scenario_long(void)
 	try_chain("an indirect table of 1024 whose last entry points past it", 0);
 	indirect(0, SCRATCH, 2048 * sizeof(struct vdesc), 0);
 	try_chain("an indirect table of 2048 entries", 0);
-	check_device_recovers();
 }
 
 void scenario_indirect(void)
@@ -159,7 +157,6 @@ void scenario_indirect(void)
 	fresh(8, 1U << F_INDIRECT);
 	indirect(0, (uint64_t)rq.desc, 8 * sizeof(struct vdesc), 0);
 	try_chain("an indirect table that is the ring's own descriptor table", 0);
-	check_device_recovers();
 }
 
 void scenario_addr(void)
@@ -192,7 +189,6 @@ void scenario_addr(void)
 		rq.desc[bad[i].desc].len = bad[i].len;
 		try_chain(bad[i].what, 0);
 	}
-	check_device_recovers();
 }
 
 void scenario_avail(void)
@@ -235,7 +231,6 @@ void scenario_avail(void)
 	rq.avail.idx = 0xfff8;
 	note("avail index 65528 ahead at once (wraps)",
 	     kick(POLLS) == NEEDS_RESET ? "needs reset" : "answered or no answer");
-	check_device_recovers();
 }
 
 void scenario_reprogram(void)
@@ -293,7 +288,6 @@ void scenario_reprogram(void)
 	}
 	wr(BLK_BASE, REG_QUEUE_NOTIFY, 0xffffffff);
 	note("QueueSel, QueueReady and QueueNotify of queues that do not exist", "survived");
-	check_device_recovers();
 }
 
 void scenario_alias(void)
@@ -345,7 +339,6 @@ void scenario_alias(void)
 	rq.desc[1].len = (uint32_t)(sizeof(rq) & ~511UL);
 	note("a read whose buffer is the ring itself",
 	     submit(0, POLLS) == ANSWERED ? "answered" : "not answered");
-	check_device_recovers();
 }
 
 void scenario_sector(void)
@@ -393,5 +386,4 @@ void scenario_sector(void)
 	rq.desc[0].next = 2;
 	note("FLUSH naming sector 2^64-1 (the sector is unused)",
 	     submit(0, POLLS) == ANSWERED && status_byte == 0 ? "OK" : "not OK");
-	check_device_recovers();
 }
