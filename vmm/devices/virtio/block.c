@@ -337,6 +337,34 @@ static void blk_queue_notify(void *opaque, unsigned int q)
 	virtio_mmio_signal_used(t, q);
 }
 
+/*
+ * The rest of a read or write io_uring did only in part: it stops at
+ * MAX_RW_COUNT (2 GiB less a page) per request, and a chain may ask for
+ * up to 4 GiB. The Sync path does the rest from where it stopped; a real
+ * end of file still ends in IOERR there. Returns the virtio status.
+ */
+static uint8_t finish_short(struct virtio_blk *blk, struct virtio_blk_req *req, uint64_t done)
+{
+	struct iovec *iov = req->iov;
+	uint64_t skip = done;
+	int cnt = req->iovcnt, ret;
+
+	while (cnt > 0 && skip >= iov->iov_len) {
+		skip -= iov->iov_len;
+		iov++;
+		cnt--;
+	}
+	if (cnt > 0) {
+		iov->iov_base = (uint8_t *)iov->iov_base + skip;
+		iov->iov_len -= skip;
+	}
+	if (req->type == VIRTIO_BLK_T_IN)
+		ret = block_file_readv(&blk->file, iov, cnt, req->offset + done);
+	else
+		ret = block_file_writev(&blk->file, iov, cnt, req->offset + done);
+	return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+}
+
 /* Async completion, with the transport lock held (block_uring takes it). */
 static void blk_async_done(void *ctx, void *cookie, int res)
 {
@@ -354,8 +382,10 @@ static void blk_async_done(void *ctx, void *cookie, int res)
 	if (res == -EINVAL && blk->file.cache == CACHE_NONE && req->type != VIRTIO_BLK_T_FLUSH) {
 		/* O_DIRECT refused the guest's buffers: the Sync path bounces them. */
 		status = run_sync(blk, &hdr, req->iov, req->iovcnt);
-	} else if (res < 0 || (req->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res != req->expect)) {
+	} else if (res < 0) {
 		status = VIRTIO_BLK_S_IOERR;
+	} else if (req->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res < req->expect) {
+		status = finish_short(blk, req, (uint64_t)res);
 	}
 	complete(blk, req->head, req->status_gpa, status,
 		 status == VIRTIO_BLK_S_OK ? req->used_len : 1);
