@@ -41,6 +41,10 @@
 #     resumed), print "hostile: bye" and exit 0, the documented code of a
 #     guest reset;
 #   - the drive's backing file gained no more than 1 MiB of blocks.
+# The storms (mmio, uart, i8042, resets) are also paused and snapshotted half
+# a second in (204s, then resumed); after the checks above a third ignis loads
+# that midway snapshot and must run the storm to its end, answer the byte
+# and exit 0 too.
 #
 # usage: test-hostile.sh IGNIS HOSTILE_ELF [SCENARIO...]
 set -uo pipefail
@@ -171,10 +175,50 @@ alive_and_answering() { # label dir pid [state]
 		"(got $s: $(cat "$2/api.sock.body" 2>/dev/null))"
 }
 
+# snapshot LABEL DIR PID NAME: pause, Full snapshot to DIR/NAME.{state,mem}.
+snapshot() {
+	local s
+	s=$(api "$2/api.sock" PATCH /vm '{"state": "Paused"}')
+	check "$1: pause answers 204" "$([ "$s" = 204 ]; echo $?)" "(got $s: $(cat "$2/api.sock.body"))"
+	s=$(api "$2/api.sock" PUT /snapshot/create "{\"snapshot_type\": \"Full\",
+		\"snapshot_path\": \"$dir/$4.state\", \"mem_file_path\": \"$dir/$4.mem\"}")
+	check "$1: Full snapshot create answers 204" "$([ "$s" = 204 ]; echo $?)" \
+		"(got $s: $(cat "$2/api.sock.body"))"
+}
+
+# restore LABEL DIR NAME [to-the-end]: a fresh ignis in DIR loads
+# $dir/NAME.*, resumed; with to-the-end, waits for the scenario to finish
+# there; then its byte.
+restore() {
+	local label=$1 d=$2 s pb fb overrides=""
+	start "$d" || { check "$label: API socket" 1; return; }
+	pb=$started fb=$in_fd
+	[ "$with_net" = true ] &&
+		overrides=', "network_overrides": [{"iface_id": "eth0", "host_dev_name": "tap1"}]'
+	s=$(api "$d/api.sock" PUT /logger "{\"log_path\": \"$d/log\", \"level\": \"Warning\"}")
+	s+=" $(api "$d/api.sock" PUT /snapshot/load "{\"snapshot_path\": \"$dir/$3.state\",
+		\"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$dir/$3.mem\"},
+		\"resume_vm\": true$overrides}")"
+	check "$label: a fresh ignis loads the snapshot and resumes (204)" \
+		"$([ "$s" = "204 204" ]; echo $?)" "(got $s: $(cat "$d/api.sock.body"); stderr: $(tail -3 "$d/stderr"))"
+	alive_and_answering "$label" "$d" "$pb" Running
+	if [ -n "${4:-}" ]; then
+		wait_line "$d/console" "^hostile: $name done" "$pb" 240
+		check "$label: the scenario goes on to its end" "$?" \
+			"(console tail: $(tail -c 400 "$d/console" | tr -c '[:print:]\n' '.'))"
+	fi
+	finish "$label" "$pb" "$fb" "$d"
+	logs_bounded "$label" "$d"
+	rm -f "$dir/$3.mem"
+}
+
+# Scenarios long enough to be snapshotted in the middle as well.
+midway=" mmio uart i8042 resets "
+
 run() { # scenario engine
-	local name=$1 engine=$2 label="$1 ($2)" dir a b pa pb fa fb s t0=$SECONDS with_net=false
+	local name=$1 engine=$2 label="$1 ($2)" a pa fa s t0=$SECONDS with_net=false mid=""
 	dir=$work/$name-$engine
-	a=$dir/a b=$dir/b
+	a=$dir/a
 	[ "$name" = mmio ] && with_net=$net
 
 	start "$a" || { check "$label: API socket of the first ignis" 1; return; }
@@ -193,6 +237,14 @@ run() { # scenario engine
 	check "$label: configured and started (all 204)" "$([[ $s =~ ^(204 ?)+$ ]]; echo $?)" \
 		"(got $s: $(cat "$a/api.sock.body"); stderr: $(tail -3 "$a/stderr"))"
 
+	if [[ $midway == *" $name "* ]] && wait_line "$a/console" '^hostile: guest up' "$pa" 30; then
+		sleep 0.5
+		snapshot "$label, midway" "$a" "$pa" mid
+		grep -aq "^hostile: $name done" "$a/console" || mid=yes
+		s=$(api "$a/api.sock" PATCH /vm '{"state": "Resumed"}')
+		check "$label, midway: resume answers 204" "$([ "$s" = 204 ]; echo $?)" "(got $s)"
+	fi
+
 	wait_line "$a/console" "^hostile: $name done" "$pa" 240
 	check "$label: the guest reports the scenario done" "$?" \
 		"(console tail: $(tail -c 400 "$a/console" | tr -c '[:print:]\n' '.'))"
@@ -202,37 +254,18 @@ run() { # scenario engine
 	alive_and_answering "$label" "$a" "$pa"
 	logs_bounded "$label" "$a"
 
-	s=$(api "$a/api.sock" PATCH /vm '{"state": "Paused"}')
-	check "$label: pause answers 204" "$([ "$s" = 204 ]; echo $?)" "(got $s: $(cat "$a/api.sock.body"))"
-	s=$(api "$a/api.sock" PUT /snapshot/create "{\"snapshot_type\": \"Full\",
-		\"snapshot_path\": \"$dir/vm.state\", \"mem_file_path\": \"$dir/vm.mem\"}")
-	check "$label: Full snapshot create answers 204" "$([ "$s" = 204 ]; echo $?)" \
-		"(got $s: $(cat "$a/api.sock.body"))"
-
-	start "$b" || { check "$label: API socket of the second ignis" 1; return; }
-	pb=$started fb=$in_fd
-	local overrides=""
-	[ "$with_net" = true ] && overrides=', "network_overrides": [{"iface_id": "eth0", "host_dev_name": "tap1"}]'
-	s=$(api "$b/api.sock" PUT /logger "{\"log_path\": \"$b/log\", \"level\": \"Warning\"}")
-	s+=" $(api "$b/api.sock" PUT /snapshot/load "{\"snapshot_path\": \"$dir/vm.state\",
-		\"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$dir/vm.mem\"},
-		\"resume_vm\": true$overrides}")"
-	check "$label: a fresh ignis loads the snapshot and resumes (204)" \
-		"$([ "$s" = "204 204" ]; echo $?)" "(got $s: $(cat "$b/api.sock.body"); stderr: $(tail -3 "$b/stderr"))"
-	alive_and_answering "$label, restored" "$b" "$pb" Running
-	finish "$label, restored" "$pb" "$fb" "$b"
-	logs_bounded "$label, restored" "$b"
-
+	snapshot "$label" "$a" "$pa" vm
+	restore "$label, restored" "$dir/b" vm
 	s=$(api "$a/api.sock" PATCH /vm '{"state": "Resumed"}')
 	check "$label: the first ignis resumes (204)" "$([ "$s" = 204 ]; echo $?)" "(got $s)"
 	finish "$label" "$pa" "$fa" "$a"
 	logs_bounded "$label, at exit" "$a"
+	[ -n "$mid" ] && restore "$label, restored from midway" "$dir/c" mid to-the-end
 
 	local grown=$(( ($(stat -c %b "$disk") - disk_blocks) * 512 ))
 	check "$label: the drive's file gained at most 1 MiB of blocks ($grown bytes)" \
 		"$([ $grown -le 1048576 ]; echo $?)"
 	echo "TIME: $label: $((SECONDS - t0)) s"
-	rm -f "$dir/vm.mem"
 }
 
 all=(loop:Sync long:Async indirect:Sync addr:Async avail:Sync reprogram:Async alias:Sync
