@@ -7,9 +7,9 @@
  * from the host (the console's stdin): the host checks the VMM, pauses,
  * snapshots and restores it meanwhile, so the snapshot holds whatever the
  * scenario left in the devices (a broken ring, random registers). The byte
- * makes the guest (the original or the restored one) reset the drive and
- * check that it serves a well-formed read again, say "hostile: bye" and
- * reset through the i8042: ignis exits 0.
+ * makes the guest (the original or the restored one) reset the device it
+ * broke and check that it serves a well-formed request again, say
+ * "hostile: bye" and reset through the i8042: ignis exits 0.
  *
  * The command line comes the 64-bit boot protocol's way: rsi holds the zero
  * page, whose cmd_line_ptr (offset 0x228) names the string. entry.S leaves
@@ -91,25 +91,26 @@ static void map_mmio(void)
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
 }
 
-/* @drive: the scenario leaves the drive broken; it must recover after the byte. */
+/* @recover: after the host's byte, checks the device the scenario broke. */
 static const struct {
 	const char *name;
 	void (*run)(void);
-	bool drive;
+	void (*recover)(void);
 } scenarios[] = {
-	{ "loop", scenario_loop, true },
-	{ "long", scenario_long, true },
-	{ "indirect", scenario_indirect, true },
-	{ "addr", scenario_addr, true },
-	{ "avail", scenario_avail, true },
-	{ "reprogram", scenario_reprogram, true },
-	{ "alias", scenario_alias, true },
-	{ "sector", scenario_sector, true },
-	{ "mmio", scenario_mmio, true },
-	{ "uart", scenario_uart, false },
-	{ "i8042", scenario_i8042, false },
-	{ "status", scenario_status, true },
-	{ "resets", scenario_resets, true },
+	{ "loop", scenario_loop, check_device_recovers },
+	{ "long", scenario_long, check_device_recovers },
+	{ "indirect", scenario_indirect, check_device_recovers },
+	{ "addr", scenario_addr, check_device_recovers },
+	{ "avail", scenario_avail, check_device_recovers },
+	{ "reprogram", scenario_reprogram, check_device_recovers },
+	{ "alias", scenario_alias, check_device_recovers },
+	{ "sector", scenario_sector, check_device_recovers },
+	{ "mmio", scenario_mmio, check_device_recovers },
+	{ "net", scenario_net, check_net_recovers },
+	{ "uart", scenario_uart, NULL },
+	{ "i8042", scenario_i8042, NULL },
+	{ "status", scenario_status, check_device_recovers },
+	{ "resets", scenario_resets, check_device_recovers },
 };
 
 /* Does the word at @s (ended by a space or NUL) equal @name? */
@@ -172,8 +173,8 @@ void guest_main(uint64_t unused, const uint8_t *boot_params)
 		while (!(inb(COM1_LSR) & 0x01))
 			__asm__ volatile("pause");
 		(void)inb(COM1);
-		if (scenarios[i].drive)
-			check_device_recovers();
+		if (scenarios[i].recover)
+			scenarios[i].recover();
 		puts_("hostile: bye\n");
 		reset_machine();
 	}

@@ -180,7 +180,11 @@ void check_device_recovers(void);
 /* Note a hostile request's fate; FAIL if it was answered with status OK. */
 void expect_refused(const char *what, enum answer a);
 
-/* The scenarios: hostile_queue.c (rings), hostile_regs.c (registers, ports). */
+/* The same for the network device (hostile_net.c): a well-formed TX frame. */
+void check_net_recovers(void);
+
+/* The scenarios: hostile_queue.c (rings), hostile_regs.c (registers, ports),
+ * hostile_net.c (the network device's rings). */
 void scenario_loop(void);
 void scenario_long(void);
 void scenario_indirect(void);
@@ -190,6 +194,7 @@ void scenario_reprogram(void);
 void scenario_alias(void);
 void scenario_sector(void);
 void scenario_mmio(void);
+void scenario_net(void);
 void scenario_uart(void);
 void scenario_i8042(void);
 void scenario_status(void);

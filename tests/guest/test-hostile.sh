@@ -20,6 +20,11 @@
 #   mmio       100000 random accesses (every width) to the drive's window and
 #              to a virtio-net's (in a private network namespace with a TAP,
 #              when this script can make one), then the boot timer and empty slots
+#   net        (with a TAP) TX chains that loop, leave RAM, are device-writable,
+#              shorter than the header or 128 MiB long; RX buffers that are
+#              readable, too short, outside RAM or loop; and a frame (the
+#              script pings tap0's broadcast) left half-delivered in three
+#              12-byte buffers (MRG_RXBUF) for the snapshot
 #   uart       100000 random accesses to COM1's eight ports
 #   i8042      100000 random accesses to ports 0x60-0x64 (no reset command)
 #   status     undefined status bits, FAILED, DRIVER_OK before FEATURES_OK,
@@ -88,10 +93,10 @@ check() { # name condition-result detail
 net=false
 if [ -n "${IGNIS_HOSTILE_NETNS:-}" ] &&
 	ip tuntap add tap0 mode tap 2>/dev/null && ip tuntap add tap1 mode tap 2>/dev/null &&
-	ip link set tap0 up && ip link set tap1 up; then
+	ip link set tap0 up && ip link set tap1 up && ip addr add 10.99.0.1/24 dev tap0; then
 	net=true
 else
-	echo "NOTE: no private network namespace with TAPs here: the mmio scenario storms the drive only"
+	echo "NOTE: no private network namespace with TAPs here: the mmio scenario storms the drive only, the net scenario does not run"
 fi
 
 # An 8 GiB sparse disk (the alias scenario reads 4 GiB of it), marker at 0;
@@ -219,7 +224,11 @@ run() { # scenario engine
 	local name=$1 engine=$2 label="$1 ($2)" a pa fa s t0=$SECONDS with_net=false mid=""
 	dir=$work/$name-$engine
 	a=$dir/a
-	[ "$name" = mmio ] && with_net=$net
+	case $name in mmio | net) with_net=$net ;; esac
+	if [ "$name" = net ] && [ "$net" != true ]; then
+		echo "NOTE: net scenario not run: no TAP here"
+		return
+	fi
 
 	start "$a" || { check "$label: API socket of the first ignis" 1; return; }
 	pa=$started fa=$in_fd
@@ -236,6 +245,12 @@ run() { # scenario engine
 	s+=" $(api "$a/api.sock" PUT /actions '{"action_type": "InstanceStart"}')"
 	check "$label: configured and started (all 204)" "$([[ $s =~ ^(204 ?)+$ ]]; echo $?)" \
 		"(got $s: $(cat "$a/api.sock.body"); stderr: $(tail -3 "$a/stderr"))"
+	# Frames for the guest's RX ring: broadcast pings out of tap0.
+	local pinger=""
+	if [ "$name" = net ]; then
+		ping -q -b -I tap0 -i 0.2 -c 150 10.99.0.255 >/dev/null 2>&1 &
+		pinger=$!
+	fi
 
 	if [[ $midway == *" $name "* ]] && wait_line "$a/console" '^hostile: guest up' "$pa" 30; then
 		sleep 0.5
@@ -251,6 +266,7 @@ run() { # scenario engine
 	check "$label: the guest saw no FAIL in the scenario" "$(! grep -aq '^hostile: FAIL' "$a/console"; echo $?)" \
 		"($(grep -a -A1 '^hostile: FAIL' "$a/console" | head -6 | tr '\n' '|'))"
 	grep -a "^hostile: $name: " "$a/console" | sed 's/^/  guest: /'
+	[ -n "$pinger" ] && kill "$pinger" 2>/dev/null
 	alive_and_answering "$label" "$a" "$pa"
 	logs_bounded "$label" "$a"
 
@@ -269,7 +285,7 @@ run() { # scenario engine
 }
 
 all=(loop:Sync long:Async indirect:Sync addr:Async avail:Sync reprogram:Async alias:Sync
-     alias:Async sector:Async mmio:Sync uart:Sync i8042:Sync status:Async resets:Async)
+     alias:Async sector:Async mmio:Sync net:Sync uart:Sync i8042:Sync status:Async resets:Async)
 specs=("$@")
 [ ${#specs[@]} = 0 ] && specs=("${all[@]}")
 for spec in "${specs[@]}"; do
