@@ -19,6 +19,7 @@
 
 static uint64_t high_pd[512] __attribute__((aligned(4096)));
 static const char *scenario_name = "?";
+unsigned long scale = 1;
 
 void putc_(char c)
 {
@@ -63,6 +64,19 @@ void note(const char *what, const char *result)
 	puts_(scenario_name);
 	puts_(": ");
 	puts_(what);
+	puts_(" -> ");
+	puts_(result);
+	putc_('\n');
+}
+
+void note_n(const char *pre, unsigned long n, const char *post, const char *result)
+{
+	puts_("hostile: ");
+	puts_(scenario_name);
+	puts_(": ");
+	puts_(pre);
+	putu(n);
+	puts_(post);
 	puts_(" -> ");
 	puts_(result);
 	putc_('\n');
@@ -123,11 +137,9 @@ static bool word_is(const char *s, const char *name)
 	return !*name && (*s == ' ' || *s == '\0');
 }
 
-/* The value of "hostile=" on the command line, or NULL. */
-static const char *find_arg(const char *cmdline)
+/* The value of @key (e.g. "hostile=") on the command line, or NULL. */
+static const char *find_arg(const char *cmdline, const char *key)
 {
-	static const char key[] = "hostile=";
-
 	for (const char *p = cmdline; *p; p++) {
 		unsigned int i = 0;
 
@@ -151,9 +163,16 @@ static void reset_machine(void)
 void guest_main(uint64_t unused, const uint8_t *boot_params)
 {
 	const char *cmdline = (const char *)(uint64_t) * (const uint32_t *)(boot_params + 0x228);
-	const char *arg = find_arg(cmdline);
+	const char *arg = find_arg(cmdline, "hostile="), *sc = find_arg(cmdline, "hostile_scale=");
 
 	(void)unused;
+	if (sc) {
+		unsigned long v = 0;
+
+		while (*sc >= '0' && *sc <= '9')
+			v = v * 10 + (unsigned long)(*sc++ - '0');
+		scale = v ? v : 1;
+	}
 	map_mmio();
 	puts_("hostile: guest up\n");
 	if (!arg) {

@@ -108,6 +108,10 @@ struct rings {
 	} used __attribute__((aligned(4096)));
 };
 
+/* Loop counts are divided by this ("hostile_scale=N" on the command line,
+ * default 1): test-hostile.sh asks for less where exits are slow. */
+extern unsigned long scale;
+
 extern struct rings rq;
 extern struct vdesc itable[1024]; /* an indirect table */
 extern struct blk_hdr hdr;
@@ -157,6 +161,8 @@ void putu(uint64_t v);
 void puthex(uint64_t v);
 /* "hostile: <scenario>: <what> -> <result>" */
 void note(const char *what, const char *result);
+/* The same with a count: "<pre><n><post> -> <result>". */
+void note_n(const char *pre, unsigned long n, const char *post, const char *result);
 /* "hostile: FAIL <what>": the script fails the scenario on such a line. */
 void fail(const char *what);
 

@@ -7,7 +7,7 @@
  */
 #include "hostile.h"
 
-#define STORM 100000UL
+#define STORM (100000UL / scale)
 #define MMIO_MAGIC 0x74726976
 
 /*
@@ -75,12 +75,12 @@ void scenario_mmio(void)
 {
 	dev_setup(BLK_BASE, 8, 1U << F_INDIRECT);
 	mmio_storm(BLK_BASE, STORM, 0x9e3779b97f4a7c15UL);
-	note("100000 random accesses to the drive's window", "survived");
+	note_n("", STORM, " random accesses to the drive's window", "survived");
 	if (is_virtio(NET_BASE, 1)) {
 		mmio_storm(NET_BASE, STORM, 0x2545f4914f6cdd1dUL);
 		wr(NET_BASE, REG_STATUS, 0);
-		note("100000 random accesses to the network device's window",
-		     rd(NET_BASE, REG_STATUS) == 0 ? "survived, resets" : "survived, no reset");
+		note_n("", STORM, " random accesses to the network device's window",
+		       rd(NET_BASE, REG_STATUS) == 0 ? "survived, resets" : "survived, no reset");
 	} else {
 		note("network device", "none configured");
 	}
@@ -98,7 +98,7 @@ void scenario_mmio(void)
 			a += 2 * MMIO_SLOT;
 		wr(a, 0, (uint32_t)(x >> 32));
 	}
-	note("25000 random writes to the boot timer and the empty slots", "survived");
+	note_n("", STORM / 4, " random writes to the boot timer and the empty slots", "survived");
 }
 
 void scenario_uart(void)
@@ -126,7 +126,7 @@ void scenario_uart(void)
 	outb(COM1 + 2, 0x07);
 	outb(COM1 + 7, (uint8_t)(x >> 16));
 	putc_('\n'); /* after whatever the storm transmitted */
-	note("100000 random accesses to COM1's eight ports", "survived");
+	note_n("", STORM, " random accesses to COM1's eight ports", "survived");
 }
 
 void scenario_i8042(void)
@@ -149,7 +149,7 @@ void scenario_i8042(void)
 			(void)inb(port);
 	}
 	/* What it queued, its command byte and any half-done command stay: the snapshot takes them. */
-	note("100000 random accesses to ports 0x60-0x64", "survived");
+	note_n("", STORM, " random accesses to ports 0x60-0x64", "survived");
 }
 
 static void status_write(const char *what, uint32_t v, uint32_t allowed)
@@ -199,7 +199,7 @@ void scenario_status(void)
 	     rd(BLK_BASE, REG_STATUS) == S_ACKNOWLEDGE ? "taken" : "ignored");
 
 	/* Reset in the middle: a kick and at once a reset, many times. */
-	for (unsigned int i = 0; i < 500; i++) {
+	for (unsigned int i = 0; i < 500 / scale; i++) {
 		dev_setup(BLK_BASE, 8, 0);
 		good_read(i);
 		rq.avail.ring[0] = 0;
@@ -208,30 +208,31 @@ void scenario_status(void)
 		wr(BLK_BASE, REG_STATUS, i & 1 ? 0 : S_ACKNOWLEDGE);
 		wr(BLK_BASE, REG_STATUS, 0);
 	}
-	note("500 requests each reset away right after its kick", "survived");
+	note_n("", 500 / scale, " requests each reset away right after its kick", "survived");
 }
 
 void scenario_resets(void)
 {
-	for (unsigned int i = 0; i < 2000; i++) {
+	for (unsigned int i = 0; i < 2000 / scale; i++) {
 		dev_setup(BLK_BASE, (uint16_t)(1U << (i % 9)), i & 1 ? 1U << F_INDIRECT : 0);
 		if (i % 4 == 0) {
 			good_read(i);
 			(void)submit(0, 2000);
 		}
 	}
-	note("2000 full bring-ups with a reset each", "survived");
-	for (unsigned int i = 0; i < 5000; i++) {
+	note_n("", 2000 / scale, " full bring-ups with a reset each", "survived");
+	for (unsigned int i = 0; i < 5000 / scale; i++) {
 		wr(BLK_BASE, REG_STATUS, 0);
 		wr(BLK_BASE, REG_STATUS, S_ACKNOWLEDGE);
 	}
-	note("5000 resets from ACKNOWLEDGE", "survived");
+	note_n("", 5000 / scale, " resets from ACKNOWLEDGE", "survived");
 	/* Each life ends with a request that has nowhere to put its status. */
 	hdr = (struct blk_hdr){ T_IN, 0, 0 };
-	for (unsigned int i = 0; i < 3000; i++) {
+	for (unsigned int i = 0; i < 3000 / scale; i++) {
 		dev_setup(BLK_BASE, 8, 0);
 		set_desc(rq.desc, 0, (uint64_t)&hdr, sizeof(hdr), 0, 0);
 		(void)submit(0, 2000);
 	}
-	note("3000 bring-ups, each ending in a request without a status byte", "survived");
+	note_n("", 3000 / scale, " bring-ups, each ending in a request without a status byte",
+	       "survived");
 }
