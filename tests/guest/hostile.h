@@ -170,6 +170,9 @@ void fail(const char *what);
  * @qsize entries on rq; @features beyond VERSION_1 (low 32 bits). Returns
  * false (and says why) if the device refuses a step. */
 bool dev_setup(uint64_t base, uint16_t qsize, uint32_t features);
+/* The same with the rings at other addresses (rq's fields stay the driver's view). */
+bool dev_setup_at(uint64_t base, uint16_t qsize, uint32_t features, uint64_t desc, uint64_t avail,
+		  uint64_t used);
 /* Publishes @head on queue 0 of the drive, kicks, and waits (bounded by
  * about @polls status reads) for the used index to move or NEEDS_RESET. */
 enum answer submit(uint16_t head, unsigned long polls);

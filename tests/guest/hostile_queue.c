@@ -233,6 +233,34 @@ void scenario_avail(void)
 	     kick(POLLS) == NEEDS_RESET ? "needs reset" : "answered or no answer");
 }
 
+/* Rings on top of each other, and a table across the end of RAM. */
+static void overlapping_rings(void)
+{
+	const uint64_t desc = (uint64_t)rq.desc, avail = (uint64_t)&rq.avail;
+
+	dev_setup_at(BLK_BASE, 8, 0, desc, avail, avail);
+	good_read(0);
+	note("the used ring on the avail ring",
+	     submit(0, POLLS / 5) == NEEDS_RESET ? "needs reset" : "survived");
+	dev_setup_at(BLK_BASE, 8, 0, desc, avail, desc);
+	good_read(0);
+	note("the used ring on the descriptor table",
+	     submit(0, POLLS / 5) == NEEDS_RESET ? "needs reset" : "survived");
+	dev_setup_at(BLK_BASE, 8, 0, desc, desc, desc);
+	good_read(0);
+	note("all three rings at one address",
+	     submit(0, POLLS / 5) == NEEDS_RESET ? "needs reset" : "survived");
+
+	wr(BLK_BASE, REG_STATUS, 0);
+	wr(BLK_BASE, REG_QUEUE_SEL, 0);
+	wr(BLK_BASE, REG_QUEUE_DESC_LOW, (uint32_t)(RAM_END - 64));
+	wr(BLK_BASE, REG_QUEUE_READY, 1);
+	note("a descriptor table across the end of RAM",
+	     rd(BLK_BASE, REG_QUEUE_READY) ? "enabled" : "not enabled");
+	if (rd(BLK_BASE, REG_QUEUE_READY))
+		fail("a queue whose descriptor table leaves RAM was enabled");
+}
+
 void scenario_reprogram(void)
 {
 	static const uint32_t regs[] = { REG_QUEUE_DESC_LOW, REG_QUEUE_DESC_HIGH, REG_QUEUE_AVAIL_LOW,
@@ -288,6 +316,7 @@ void scenario_reprogram(void)
 	}
 	wr(BLK_BASE, REG_QUEUE_NOTIFY, 0xffffffff);
 	note("QueueSel, QueueReady and QueueNotify of queues that do not exist", "survived");
+	overlapping_rings();
 }
 
 void scenario_alias(void)

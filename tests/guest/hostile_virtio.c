@@ -27,6 +27,13 @@ static bool refuse(const char *what, uint32_t status)
 
 bool dev_setup(uint64_t base, uint16_t size, uint32_t features)
 {
+	return dev_setup_at(base, size, features, (uint64_t)rq.desc, (uint64_t)&rq.avail,
+			    (uint64_t)&rq.used);
+}
+
+bool dev_setup_at(uint64_t base, uint16_t size, uint32_t features, uint64_t desc, uint64_t avail,
+		  uint64_t used)
+{
 	uint32_t v;
 
 	wr(base, REG_STATUS, 0);
@@ -44,12 +51,12 @@ bool dev_setup(uint64_t base, uint16_t size, uint32_t features)
 
 	wr(base, REG_QUEUE_SEL, 0);
 	wr(base, REG_QUEUE_NUM, size);
-	wr(base, REG_QUEUE_DESC_LOW, (uint32_t)(uint64_t)rq.desc);
-	wr(base, REG_QUEUE_DESC_HIGH, 0);
-	wr(base, REG_QUEUE_AVAIL_LOW, (uint32_t)(uint64_t)&rq.avail);
-	wr(base, REG_QUEUE_AVAIL_HIGH, 0);
-	wr(base, REG_QUEUE_USED_LOW, (uint32_t)(uint64_t)&rq.used);
-	wr(base, REG_QUEUE_USED_HIGH, 0);
+	wr(base, REG_QUEUE_DESC_LOW, (uint32_t)desc);
+	wr(base, REG_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+	wr(base, REG_QUEUE_AVAIL_LOW, (uint32_t)avail);
+	wr(base, REG_QUEUE_AVAIL_HIGH, (uint32_t)(avail >> 32));
+	wr(base, REG_QUEUE_USED_LOW, (uint32_t)used);
+	wr(base, REG_QUEUE_USED_HIGH, (uint32_t)(used >> 32));
 	/* The device's indices start at 0 after a reset: so do ours. */
 	rq.avail.flags = AVAIL_F_NO_INTERRUPT;
 	rq.avail.idx = 0;

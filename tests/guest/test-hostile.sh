@@ -11,7 +11,8 @@
 #              wrapping 2^64, huge lengths, bad header and status descriptors
 #   avail      the avail index far ahead, backwards, and whole rings at once
 #   reprogram  QueueDesc/QueueNum/QueueReady rewritten after DRIVER_OK and a
-#              kick; queues that do not exist selected, enabled, notified
+#              kick; queues that do not exist selected, enabled, notified;
+#              rings on top of each other, a table across the end of RAM
 #   alias      a 4064 MiB read whose 254 descriptors name one 16 MiB buffer
 #              (Sync and Async; legal, so it must be served), the same as a
 #              write past the end, GET_ID into it, a chain over 2^32 bytes, a
