@@ -119,6 +119,7 @@ static const struct {
 	{ "reprogram", scenario_reprogram, check_device_recovers },
 	{ "alias", scenario_alias, check_device_recovers },
 	{ "sector", scenario_sector, check_device_recovers },
+	{ "flood", scenario_flood, check_device_recovers },
 	{ "mmio", scenario_mmio, check_device_recovers },
 	{ "net", scenario_net, check_net_recovers },
 	{ "uart", scenario_uart, NULL },

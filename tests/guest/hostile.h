@@ -202,6 +202,7 @@ void scenario_avail(void);
 void scenario_reprogram(void);
 void scenario_alias(void);
 void scenario_sector(void);
+void scenario_flood(void);
 void scenario_mmio(void);
 void scenario_net(void);
 void scenario_uart(void);

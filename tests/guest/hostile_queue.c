@@ -12,6 +12,7 @@
 #define POLLS 50000UL /* status reads (~17 us each on PVM) before "no answer" */
 #define HUGE_POLLS 2000000UL
 #define MIB (1024UL * 1024)
+#define SPIN_BUDGET 2000000000UL /* register-only poll turns: seconds */
 
 static uint32_t features_now;
 
@@ -421,4 +422,57 @@ void scenario_sector(void)
 	rq.desc[0].next = 2;
 	note("FLUSH naming sector 2^64-1 (the sector is unused)",
 	     submit(0, POLLS) == ANSWERED && status_byte == 0 ? "OK" : "not OK");
+}
+
+/*
+ * Keeps the drive busy: eight 16 MiB reads in flight at all times, each
+ * answered one published again at once, @n in all. The device never finds
+ * its ring empty; the VMM must still serve its API (test-hostile.sh pauses
+ * and snapshots midway and times it).
+ */
+void scenario_flood(void)
+{
+	const unsigned long n = 1500 / scale;
+	unsigned long done = 0;
+	uint16_t seen = 0;
+
+	fresh(32, 0);
+	hdr = (struct blk_hdr){ T_IN, 0, 0 };
+	for (unsigned int k = 0; k < 8; k++) {
+		set_desc(rq.desc, 3 * k, (uint64_t)&hdr, sizeof(hdr), DESC_F_NEXT, (uint16_t)(3 * k + 1));
+		set_desc(rq.desc, 3 * k + 1, SCRATCH, SCRATCH_LEN, DESC_F_WRITE | DESC_F_NEXT,
+			 (uint16_t)(3 * k + 2));
+		set_desc(rq.desc, 3 * k + 2, (uint64_t)&status_byte, 1, DESC_F_WRITE, 0);
+		rq.avail.ring[k] = (uint16_t)(3 * k);
+	}
+	barrier();
+	*(volatile uint16_t *)&rq.avail.idx = 8;
+	wr(BLK_BASE, REG_QUEUE_NOTIFY, 0);
+	/*
+	 * Memory polls only: reading a register would wait for the transport
+	 * lock the device holds while it serves, and so pace the flood.
+	 */
+	for (unsigned long spins = SPIN_BUDGET; done < n;) {
+		uint16_t now = *(volatile uint16_t *)&rq.used.idx, idx;
+
+		if (now == seen) {
+			if (!--spins)
+				break;
+			continue;
+		}
+		spins = SPIN_BUDGET;
+		/* Each answered chain goes straight back on the ring. */
+		idx = *(volatile uint16_t *)&rq.avail.idx;
+		for (; seen != now; seen++, done++) {
+			uint32_t head = ((volatile struct vused_elem *)rq.used.ring)[seen % 32].id;
+
+			rq.avail.ring[idx % 32] = (uint16_t)head;
+			idx++;
+		}
+		barrier();
+		*(volatile uint16_t *)&rq.avail.idx = idx;
+		wr(BLK_BASE, REG_QUEUE_NOTIFY, 0);
+	}
+	note_n("", done, " reads of 16 MiB, eight always in flight",
+	       done >= n ? "all answered" : "stopped answering");
 }

@@ -18,6 +18,8 @@
 #              write past the end, GET_ID into it, a chain over 2^32 bytes, a
 #              read onto the rings themselves
 #   sector     sectors near 2^64 and where sector * 512 wraps
+#   flood      1500 reads of 16 MiB, eight always in flight: the device never
+#              finds its ring empty (the midway pause must still answer fast)
 #   mmio       100000 random accesses (every width) to the drive's window and
 #              to a virtio-net's (in a private network namespace with a TAP,
 #              when this script can make one), then the boot timer and empty slots
@@ -41,13 +43,13 @@
 #     read: checked in the original and in the restored VM);
 #   - ignis is alive, GET / answers 200, its log (PUT /logger, Warning) and
 #     stderr each stayed under 64 KiB;
-#   - pause and a Full snapshot create answer 204;
+#   - pause answers 204 within 2 s, and a Full snapshot create 204;
 #   - a fresh ignis loads the snapshot with resume_vm (204), is alive, answers
 #     GET / with "Running"; both processes, given their byte (the first one
 #     resumed), print "hostile: bye" and exit 0, the documented code of a
 #     guest reset;
 #   - the drive's backing file gained no more than 1 MiB of blocks.
-# The storms (mmio, uart, i8042, resets) are also paused and snapshotted half
+# The storms (flood, mmio, uart, i8042, resets) are also paused and snapshotted half
 # a second in (204s, then resumed); after the checks above a third ignis loads
 # that midway snapshot and must run the storm to its end, answer the byte
 # and exit 0 too.
@@ -187,9 +189,12 @@ alive_and_answering() { # label dir pid [state]
 
 # snapshot LABEL DIR PID NAME: pause, Full snapshot to DIR/NAME.{state,mem}.
 snapshot() {
-	local s
+	local s t0 ms
+	t0=$(date +%s%N)
 	s=$(api "$2/api.sock" PATCH /vm '{"state": "Paused"}')
-	check "$1: pause answers 204" "$([ "$s" = 204 ]; echo $?)" "(got $s: $(cat "$2/api.sock.body"))"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	check "$1: pause answers 204 within 2 s ($ms ms)" \
+		"$([ "$s" = 204 ] && [ $ms -lt 2000 ]; echo $?)" "(got $s: $(cat "$2/api.sock.body"))"
 	s=$(api "$2/api.sock" PUT /snapshot/create "{\"snapshot_type\": \"Full\",
 		\"snapshot_path\": \"$dir/$4.state\", \"mem_file_path\": \"$dir/$4.mem\"}")
 	check "$1: Full snapshot create answers 204" "$([ "$s" = 204 ]; echo $?)" \
@@ -223,7 +228,7 @@ restore() {
 }
 
 # Scenarios long enough to be snapshotted in the middle as well.
-midway=" mmio uart i8042 resets "
+midway=" flood mmio uart i8042 resets "
 
 run() { # scenario engine
 	local name=$1 engine=$2 label="$1 ($2)" a pa fa s t0=$SECONDS with_net=false mid=""
@@ -290,7 +295,8 @@ run() { # scenario engine
 }
 
 all=(loop:Sync long:Async indirect:Sync addr:Async avail:Sync reprogram:Async alias:Sync
-     alias:Async sector:Async mmio:Sync net:Sync uart:Sync i8042:Sync status:Async resets:Async)
+     alias:Async sector:Async flood:Sync flood:Async mmio:Sync net:Sync uart:Sync i8042:Sync
+     status:Async resets:Async)
 specs=("$@")
 [ ${#specs[@]} = 0 ] && specs=("${all[@]}")
 # The storms' counts are divided by $scale: IGNIS_HOSTILE_SCALE, or 10 when

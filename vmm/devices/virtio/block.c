@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "vmm/util/log.h"
 
 #define BLK_HDR_SIZE 16
 #define URING_ENTRIES 128
+#define BLK_TURN_BYTES (64ULL << 20) /* then the VMM thread's other work: see resume_fd */
 
 struct blk_hdr {
 	uint32_t type;
@@ -70,10 +74,8 @@ static void complete(struct virtio_blk *blk, uint16_t head, uint64_t status_gpa,
 }
 
 /*
- * A request the device cannot serve as the driver built it: at most one line
- * per LOG_RATELIMIT_SECONDS for all of them. NEEDS_RESET does not bound
- * these: a driver resets the device and sends the next one as fast as it
- * can exit.
+ * A request the device cannot serve as built: one line per LOG_RATELIMIT_SECONDS
+ * for all. NEEDS_RESET does not bound them: a driver resets and sends the next.
  */
 static void warn_bad_request(struct virtio_blk *blk, uint16_t head, const char *what)
 {
@@ -312,9 +314,18 @@ static void blk_queue_notify(void *opaque, unsigned int q)
 	struct virtio_blk *blk = opaque;
 	struct virtio_mmio *t = &blk->transport;
 	struct virtq *vq = &t->queues[q];
+	unsigned int chains = 0;
+	uint64_t bytes = 0;
 
 	for (;;) {
-		enum virtq_pop_result r = virtq_pop(vq, t->mem, &blk->chain);
+		enum virtq_pop_result r;
+
+		if (blk->resume_fd >= 0 && (chains >= vq->size || bytes >= BLK_TURN_BYTES)) {
+			event_notify(blk->resume_fd); /* the rest on the loop's next turn */
+			break;
+		}
+		r = virtq_pop(vq, t->mem, &blk->chain);
+		chains++;
 
 		if (r == VIRTQ_EMPTY) {
 			if (!virtq_enable_notify(vq, t->mem))
@@ -330,6 +341,7 @@ static void blk_queue_notify(void *opaque, unsigned int q)
 				return;
 			continue;
 		}
+		bytes += blk->chain.readable_len + blk->chain.writable_len;
 		handle_request(blk);
 	}
 	if (blk->uring_ready && block_uring_submit(&blk->uring))
@@ -409,6 +421,42 @@ static void blk_reset(void *opaque)
 	blk->generation++;
 }
 
+/* VMM thread: the turn blk_queue_notify() yielded, taken up as the driver's kick would be. */
+static void on_resume(struct event_handler *h, uint32_t events)
+{
+	struct virtio_blk *blk = container_of(h, struct virtio_blk, resume_handler);
+	uint64_t v;
+
+	(void)events;
+	if (read(blk->resume_fd, &v, sizeof(v)) == sizeof(v))
+		virtio_mmio_kick(&blk->transport, 0);
+}
+
+/* On failure resume_fd may stay open: resume_destroy() closes it. */
+static int resume_init(struct virtio_blk *blk, struct event_loop *loop, struct err_buf *err)
+{
+	int ret;
+
+	blk->resume_handler.fn = on_resume;
+	if (!loop)
+		return 0;
+	blk->resume_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (blk->resume_fd < 0)
+		return err_set(err, -errno, "drive \"%s\": eventfd: %s", blk->drive_id,
+			       strerror(errno));
+	ret = event_loop_add(loop, blk->resume_fd, EPOLLIN, &blk->resume_handler);
+	return ret ? err_set(err, ret, "drive \"%s\": epoll: %s", blk->drive_id, strerror(-ret)) : 0;
+}
+
+static void resume_destroy(struct virtio_blk *blk)
+{
+	if (blk->resume_fd < 0)
+		return;
+	event_loop_del(blk->transport.loop, blk->resume_fd); /* harmless if never added */
+	close(blk->resume_fd);
+	blk->resume_fd = -1;
+}
+
 const struct virtio_device_ops virtio_blk_ops = {
 	.name = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -430,6 +478,7 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 
 	memset(blk, 0, sizeof(*blk));
 	blk->file.fd = -1;
+	blk->resume_fd = -1;
 	snprintf(blk->drive_id, sizeof(blk->drive_id), "%s", drive->drive_id);
 	blk->engine = drive->io_engine;
 	ret = block_file_open(&blk->file, drive->path_on_host, drive->is_read_only,
@@ -451,8 +500,12 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 		err_set(err, ret, "drive \"%s\": %s", drive->drive_id, why.msg);
 		goto fail_uring;
 	}
+	ret = resume_init(blk, loop, err);
+	if (ret)
+		goto fail_uring;
 	return 0;
 fail_uring:
+	resume_destroy(blk);
 	/* The ring's completions take the transport lock: tear the ring down first. */
 	if (blk->uring_ready)
 		block_uring_destroy(&blk->uring);
@@ -471,6 +524,7 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 	for (unsigned int i = 0; i < VIRTQ_MAX_SIZE; i++)
 		if (blk->reqs[i].busy)
 			req_free(&blk->reqs[i]);
+	resume_destroy(blk);
 	virtio_mmio_destroy(&blk->transport);
 	block_file_close(&blk->file);
 }
@@ -497,6 +551,9 @@ int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st
 			       (unsigned long long)st->capacity_sectors);
 	if (virtio_mmio_restore(&blk->transport, &st->transport))
 		return err_set(err, -EINVAL, "drive \"%s\": invalid virtio state", blk->drive_id);
+	/* A turn the snapshot cut short (or a kick still in its eventfd) goes on after the load. */
+	if (blk->resume_fd >= 0 && blk->transport.activated)
+		event_notify(blk->resume_fd);
 	return 0;
 }
 
