@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "vmm/util/log.h"
 
 #define BLK_HDR_SIZE 16
 #define URING_ENTRIES 128
+#define BLK_TURN_BYTES (64ULL << 20) /* then the VMM thread's other work: see resume_fd */
 
 struct blk_hdr {
 	uint32_t type;
@@ -67,6 +71,19 @@ static void complete(struct virtio_blk *blk, uint16_t head, uint64_t status_gpa,
 	if (guest_mem_write(t->mem, status_gpa, &status, 1) ||
 	    virtq_push(&t->queues[0], t->mem, head, used_len))
 		virtio_mmio_needs_reset(t);
+}
+
+/*
+ * A request the device cannot serve as built: one line per LOG_RATELIMIT_SECONDS
+ * for all. NEEDS_RESET does not bound them: a driver resets and sends the next.
+ */
+static void warn_bad_request(struct virtio_blk *blk, uint16_t head, const char *what)
+{
+	unsigned long suppressed;
+
+	if (log_ratelimit(&blk->bad_request_log, &suppressed))
+		pr_warn("virtio-blk %s: %s at head %u (%lu more not logged)", blk->drive_id, what,
+			head, suppressed);
 }
 
 /* GPA of the status byte: the last writable byte of the chain. */
@@ -215,8 +232,7 @@ static void handle_request(struct virtio_blk *blk)
 		 * success to the driver (its status byte keeps what it held).
 		 */
 		blk->stats.bad_requests++;
-		pr_warn("virtio-blk %s: request at head %u has no status byte; device needs a reset",
-			blk->drive_id, c->head);
+		warn_bad_request(blk, c->head, "request without a status byte, device needs a reset");
 		virtio_mmio_needs_reset(t);
 		return;
 	}
@@ -280,14 +296,11 @@ static bool fail_bad_chain(struct virtio_blk *blk)
 	const uint8_t status = VIRTIO_BLK_S_IOERR;
 	bool answered = c->has_last && c->last.write && c->last.len &&
 			!guest_mem_write(t->mem, c->last.gpa + c->last.len - 1, &status, 1);
-	unsigned long suppressed;
 
 	blk->stats.bad_chains++;
-	if (log_ratelimit(&blk->bad_chain_log, &suppressed))
-		pr_warn("virtio-blk %s: malformed descriptor chain at head %u: %s "
-			"(%lu more not logged)", blk->drive_id, c->head,
-			answered ? "answered with an I/O error" : "no status byte, device needs a reset",
-			suppressed);
+	warn_bad_request(blk, c->head,
+			 answered ? "malformed descriptor chain, answered with an I/O error"
+				  : "malformed descriptor chain without a status byte, device needs a reset");
 	if (!answered || virtq_push(&t->queues[0], t->mem, c->head, 1)) {
 		virtio_mmio_needs_reset(t);
 		return false;
@@ -301,9 +314,18 @@ static void blk_queue_notify(void *opaque, unsigned int q)
 	struct virtio_blk *blk = opaque;
 	struct virtio_mmio *t = &blk->transport;
 	struct virtq *vq = &t->queues[q];
+	unsigned int chains = 0;
+	uint64_t bytes = 0;
 
 	for (;;) {
-		enum virtq_pop_result r = virtq_pop(vq, t->mem, &blk->chain);
+		enum virtq_pop_result r;
+
+		if (blk->resume_fd >= 0 && (chains >= vq->size || bytes >= BLK_TURN_BYTES)) {
+			event_notify(blk->resume_fd); /* the rest on the loop's next turn */
+			break;
+		}
+		r = virtq_pop(vq, t->mem, &blk->chain);
+		chains++;
 
 		if (r == VIRTQ_EMPTY) {
 			if (!virtq_enable_notify(vq, t->mem))
@@ -319,11 +341,40 @@ static void blk_queue_notify(void *opaque, unsigned int q)
 				return;
 			continue;
 		}
+		bytes += blk->chain.readable_len + blk->chain.writable_len;
 		handle_request(blk);
 	}
 	if (blk->uring_ready && block_uring_submit(&blk->uring))
 		pr_warn("virtio-blk %s: io_uring submit failed", blk->drive_id);
 	virtio_mmio_signal_used(t, q);
+}
+
+/*
+ * The rest of a read or write io_uring did only in part: it stops at
+ * MAX_RW_COUNT (2 GiB less a page) per request, and a chain may ask for
+ * up to 4 GiB. The Sync path does the rest from where it stopped; a real
+ * end of file still ends in IOERR there. Returns the virtio status.
+ */
+static uint8_t finish_short(struct virtio_blk *blk, struct virtio_blk_req *req, uint64_t done)
+{
+	struct iovec *iov = req->iov;
+	uint64_t skip = done;
+	int cnt = req->iovcnt, ret;
+
+	while (cnt > 0 && skip >= iov->iov_len) {
+		skip -= iov->iov_len;
+		iov++;
+		cnt--;
+	}
+	if (cnt > 0) {
+		iov->iov_base = (uint8_t *)iov->iov_base + skip;
+		iov->iov_len -= skip;
+	}
+	if (req->type == VIRTIO_BLK_T_IN)
+		ret = block_file_readv(&blk->file, iov, cnt, req->offset + done);
+	else
+		ret = block_file_writev(&blk->file, iov, cnt, req->offset + done);
+	return ret ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
 /* Async completion, with the transport lock held (block_uring takes it). */
@@ -343,8 +394,10 @@ static void blk_async_done(void *ctx, void *cookie, int res)
 	if (res == -EINVAL && blk->file.cache == CACHE_NONE && req->type != VIRTIO_BLK_T_FLUSH) {
 		/* O_DIRECT refused the guest's buffers: the Sync path bounces them. */
 		status = run_sync(blk, &hdr, req->iov, req->iovcnt);
-	} else if (res < 0 || (req->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res != req->expect)) {
+	} else if (res < 0) {
 		status = VIRTIO_BLK_S_IOERR;
+	} else if (req->type != VIRTIO_BLK_T_FLUSH && (uint64_t)res < req->expect) {
+		status = finish_short(blk, req, (uint64_t)res);
 	}
 	complete(blk, req->head, req->status_gpa, status,
 		 status == VIRTIO_BLK_S_OK ? req->used_len : 1);
@@ -368,6 +421,42 @@ static void blk_reset(void *opaque)
 	blk->generation++;
 }
 
+/* VMM thread: the turn blk_queue_notify() yielded, taken up as the driver's kick would be. */
+static void on_resume(struct event_handler *h, uint32_t events)
+{
+	struct virtio_blk *blk = container_of(h, struct virtio_blk, resume_handler);
+	uint64_t v;
+
+	(void)events;
+	if (read(blk->resume_fd, &v, sizeof(v)) == sizeof(v))
+		virtio_mmio_kick(&blk->transport, 0);
+}
+
+/* On failure resume_fd may stay open: resume_destroy() closes it. */
+static int resume_init(struct virtio_blk *blk, struct event_loop *loop, struct err_buf *err)
+{
+	int ret;
+
+	blk->resume_handler.fn = on_resume;
+	if (!loop)
+		return 0;
+	blk->resume_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (blk->resume_fd < 0)
+		return err_set(err, -errno, "drive \"%s\": eventfd: %s", blk->drive_id,
+			       strerror(errno));
+	ret = event_loop_add(loop, blk->resume_fd, EPOLLIN, &blk->resume_handler);
+	return ret ? err_set(err, ret, "drive \"%s\": epoll: %s", blk->drive_id, strerror(-ret)) : 0;
+}
+
+static void resume_destroy(struct virtio_blk *blk)
+{
+	if (blk->resume_fd < 0)
+		return;
+	event_loop_del(blk->transport.loop, blk->resume_fd); /* harmless if never added */
+	close(blk->resume_fd);
+	blk->resume_fd = -1;
+}
+
 const struct virtio_device_ops virtio_blk_ops = {
 	.name = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -389,6 +478,7 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 
 	memset(blk, 0, sizeof(*blk));
 	blk->file.fd = -1;
+	blk->resume_fd = -1;
 	snprintf(blk->drive_id, sizeof(blk->drive_id), "%s", drive->drive_id);
 	blk->engine = drive->io_engine;
 	ret = block_file_open(&blk->file, drive->path_on_host, drive->is_read_only,
@@ -410,8 +500,12 @@ int virtio_blk_create(struct virtio_blk *blk, const struct drive_config *drive,
 		err_set(err, ret, "drive \"%s\": %s", drive->drive_id, why.msg);
 		goto fail_uring;
 	}
+	ret = resume_init(blk, loop, err);
+	if (ret)
+		goto fail_uring;
 	return 0;
 fail_uring:
+	resume_destroy(blk);
 	/* The ring's completions take the transport lock: tear the ring down first. */
 	if (blk->uring_ready)
 		block_uring_destroy(&blk->uring);
@@ -430,6 +524,7 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 	for (unsigned int i = 0; i < VIRTQ_MAX_SIZE; i++)
 		if (blk->reqs[i].busy)
 			req_free(&blk->reqs[i]);
+	resume_destroy(blk);
 	virtio_mmio_destroy(&blk->transport);
 	block_file_close(&blk->file);
 }
@@ -456,6 +551,9 @@ int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st
 			       (unsigned long long)st->capacity_sectors);
 	if (virtio_mmio_restore(&blk->transport, &st->transport))
 		return err_set(err, -EINVAL, "drive \"%s\": invalid virtio state", blk->drive_id);
+	/* A turn the snapshot cut short (or a kick still in its eventfd) goes on after the load. */
+	if (blk->resume_fd >= 0 && blk->transport.activated)
+		event_notify(blk->resume_fd);
 	return 0;
 }
 

@@ -67,7 +67,15 @@ struct virtio_blk {
 	struct virtio_blk_req reqs[VIRTQ_MAX_SIZE];
 	struct virtq_chain chain; /* scratch for the chain being parsed */
 	struct virtio_blk_stats stats;
-	struct log_ratelimit bad_chain_log;
+	struct log_ratelimit bad_request_log; /* bad chains and requests: a guest repeats them at will */
+	/*
+	 * A queue turn ends after a ring's worth of chains or BLK_TURN_BYTES
+	 * and is taken up again from this eventfd on the loop, so that a guest
+	 * keeping its ring full cannot hold the VMM thread (its API, signals,
+	 * other devices). -1 without a loop (tests): one turn serves all.
+	 */
+	int resume_fd;
+	struct event_handler resume_handler;
 };
 
 /*

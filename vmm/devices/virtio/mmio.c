@@ -420,20 +420,23 @@ const struct bus_device_ops virtio_mmio_bus_ops = {
 	.write = mmio_write,
 };
 
-static void on_notify(struct event_handler *h, uint32_t events)
+void virtio_mmio_kick(struct virtio_mmio *t, unsigned int q)
 {
-	struct virtio_mmio_notify *n = container_of(h, struct virtio_mmio_notify, handler);
-	struct virtio_mmio *t = n->transport;
-	uint64_t v;
-
-	(void)events;
-	if (read(n->fd, &v, sizeof(v)) != sizeof(v))
-		return;
 	pthread_mutex_lock(&t->lock);
 	/* The eventfds race: a queue kick right after DRIVER_OK may come first. */
 	virtio_mmio_settle_locked(t);
-	notify_queue(t, n->queue);
+	notify_queue(t, q);
 	pthread_mutex_unlock(&t->lock);
+}
+
+static void on_notify(struct event_handler *h, uint32_t events)
+{
+	struct virtio_mmio_notify *n = container_of(h, struct virtio_mmio_notify, handler);
+	uint64_t v;
+
+	(void)events;
+	if (read(n->fd, &v, sizeof(v)) == sizeof(v))
+		virtio_mmio_kick(n->transport, n->queue);
 }
 
 /*

@@ -120,6 +120,13 @@ void virtio_mmio_config_changed(struct virtio_mmio *t);
 bool virtio_mmio_has_feature(const struct virtio_mmio *t, unsigned int bit);
 
 /*
+ * VMM thread, without the lock: what the driver's QueueNotify of @q does
+ * (nothing unless the device is active and needs no reset). A device that
+ * yields a long queue turn takes it up again so.
+ */
+void virtio_mmio_kick(struct virtio_mmio *t, unsigned int q);
+
+/*
  * VMM thread, without the lock: runs a pending settle now (before a pause
  * completes, so that a saved device is a settled one).
  */
