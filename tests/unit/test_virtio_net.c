@@ -311,6 +311,35 @@ Test(virtio_net_tx, full_tap_keeps_the_chain_and_waits_for_epollout)
 	cr_assert_eq(net->stats.tx_frames, 8);
 }
 
+/*
+ * A guest that refills its TX ring as fast as the VMM drains it must not
+ * hold the VMM thread: a turn ends after tx_budget frames and the rest goes
+ * out on the TAP's EPOLLOUT, a pass of the event loop later.
+ */
+Test(virtio_net_tx, a_turn_ends_after_its_budget_and_epollout_takes_it_up)
+{
+	uint8_t got[256];
+
+	start(BASE_FEATURES);
+	net->tx_budget = 3;
+	for (unsigned int i = 0; i < 8; i++)
+		post_tx_at((uint16_t)(2 * i), TX_BUF_GPA + i * 0x1000, 100, (uint8_t)i);
+	kick(VIRTIO_NET_TXQ);
+	cr_assert_eq(tx_used(), 3, "one turn sends the budget, no more");
+	cr_assert(tap_interest() & EPOLLOUT, "the rest waits for the loop's next pass");
+	cr_assert_gt(pump(), 0);
+	cr_assert_eq(tx_used(), 6);
+	cr_assert_gt(pump(), 0);
+	cr_assert_eq(tx_used(), 8);
+	pump();
+	cr_assert_eq(tap_interest() & EPOLLOUT, 0, "no EPOLLOUT interest once the ring is empty");
+	for (unsigned int i = 0; i < 8; i++) {
+		cr_assert_eq(tap_recv(got, sizeof(got)), HDR + 100);
+		assert_payload(got + HDR, 100, (uint8_t)i);
+	}
+	cr_assert_eq(net->stats.tx_frames, 8);
+}
+
 /* ---- RX ---- */
 
 Test(virtio_net_rx, frame_lands_in_one_buffer_with_num_buffers_1)

@@ -139,6 +139,36 @@ Test(virtio_net_snapshot, chains_held_by_the_device_are_saved_as_not_taken)
 		     "the held TX chain is popped again after restore");
 }
 
+/* TX frames the source had not sent yet go out after a load, without a new kick. */
+Test(virtio_net_snapshot, a_load_takes_up_the_tx_frames_the_source_left)
+{
+	struct virtio_net_state st;
+	struct virtio_net *copy;
+	uint8_t got[256];
+
+	start(BASE_FEATURES);
+	net->tx_budget = 2;
+	for (unsigned int i = 0; i < 5; i++)
+		post_tx_at((uint16_t)(2 * i), TX_BUF_GPA + i * 0x1000, 100, (uint8_t)i);
+	kick(VIRTIO_NET_TXQ);
+	cr_assert_eq(tx_used(), 2);
+	for (unsigned int i = 0; i < 2; i++)
+		cr_assert_eq(tap_recv(got, sizeof(got)), HDR + 100);
+
+	virtio_net_save(net, &st);
+	copy = restore_into_new_device(&st);
+	cr_assert(copy->tap_events & EPOLLOUT, "the restored device looks at its TX ring at once");
+	for (int i = 0; i < 4 && tx_used() < 5; i++)
+		pump();
+	cr_assert_eq(tx_used(), 5, "the three frames left are sent");
+	for (unsigned int i = 2; i < 5; i++) {
+		cr_assert_eq(tap_recv(got, sizeof(got)), HDR + 100);
+		assert_payload(got + HDR, 100, (uint8_t)i);
+	}
+	virtio_net_destroy(copy);
+	free(copy);
+}
+
 Test(virtio_net_snapshot, state_of_another_interface_is_refused)
 {
 	struct virtio_net_state st;

@@ -172,6 +172,7 @@ static void net_init_fields(struct virtio_net *net, const struct net_config *cfg
 {
 	memset(net, 0, sizeof(*net));
 	net->tap.fd = -1;
+	net->tx_budget = VIRTIO_NET_TX_BUDGET;
 	snprintf(net->iface_id, sizeof(net->iface_id), "%s", cfg->iface_id);
 	net->has_mac = cfg->has_guest_mac;
 	memcpy(net->mac, cfg->guest_mac, sizeof(net->mac));
@@ -273,10 +274,12 @@ int virtio_net_restore(struct virtio_net *net, const struct virtio_net_state *st
 	net->active = false;
 	net->start_pending = false;
 	virtio_net_reset_runtime(net);
-	if (t->activated)
+	if (t->activated) {
 		ret = net_start(net);
-	else
-		virtio_net_update_interest(net);
+		/* TX chains the source had not sent yet: taken up on the first pass. */
+		net->tx_yielded = !ret;
+	}
+	virtio_net_update_interest(net);
 	pthread_mutex_unlock(&t->lock);
 	if (ret)
 		return err_set(err, ret, "network interface %s: cannot set the TAP's offloads: %s",

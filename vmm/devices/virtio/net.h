@@ -39,6 +39,7 @@
 
 #define VIRTIO_NET_RXQ 0
 #define VIRTIO_NET_TXQ 1
+#define VIRTIO_NET_TX_BUDGET 64
 
 /* struct virtio_net_hdr_v1; num_buffers is its last field. */
 #define VIRTIO_NET_HDR_LEN TAP_VNET_HDR_LEN
@@ -95,6 +96,14 @@ struct virtio_net {
 
 	/* TX */
 	bool tx_chain_held;          /* refused with EAGAIN: resent on EPOLLOUT */
+	/*
+	 * Frames sent per turn (VIRTIO_NET_TX_BUDGET; tests lower it): a guest
+	 * refilling its TX ring as fast as the VMM drains it cannot hold the
+	 * VMM thread (its API, pause, stop). The rest goes out on the loop's
+	 * next pass, on the TAP's EPOLLOUT (a TAP is writable, so at once).
+	 */
+	unsigned int tx_budget;
+	bool tx_yielded;             /* a turn's budget spent: the rest on EPOLLOUT */
 	struct virtq_chain tx_chain;
 	struct iovec tx_iov[VIRTQ_MAX_CHAIN];
 

@@ -30,7 +30,7 @@ void virtio_net_update_interest(struct virtio_net *net)
 		return;
 	if (net->active && !net->rx_waiting)
 		want |= EPOLLIN;
-	if (net->active && net->tx_chain_held)
+	if (net->active && (net->tx_chain_held || net->tx_yielded))
 		want |= EPOLLOUT;
 	if (want == net->tap_events)
 		return;
@@ -309,8 +309,14 @@ static void tx_process(struct virtio_net *net)
 	struct virtio_mmio *t = &net->transport;
 	struct virtq *vq = &t->queues[VIRTIO_NET_TXQ];
 	uint16_t used_before = vq->used_idx;
+	unsigned int sent = 0;
 
+	net->tx_yielded = false;
 	while (net->active) {
+		if (!net->tx_chain_held && sent++ >= net->tx_budget && net->tap_registered) {
+			net->tx_yielded = true; /* EPOLLOUT: the TAP is writable, so very soon */
+			break;
+		}
 		if (!net->tx_chain_held) {
 			enum virtq_pop_result r = virtq_pop(vq, t->mem, &net->tx_chain);
 
@@ -387,4 +393,5 @@ void virtio_net_reset_runtime(struct virtio_net *net)
 	net->rx_chain_held = false;
 	net->rx_waiting = false;
 	net->tx_chain_held = false;
+	net->tx_yielded = false;
 }
