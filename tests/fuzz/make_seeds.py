@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-# Writes the seed corpus for fuzz_virtq_blk (the input layout is described at
-# the top of fuzz_virtq_blk.c): a few well-formed requests for the fuzzer to
-# start mutating from. Usage: tests/fuzz/make_seeds.py [DIR] (default: corpus/)
+# Writes the seed corpus of a fuzz target (each input layout is described at
+# the top of its fuzz_<target>.c): a few well-formed inputs for the fuzzer
+# to start mutating from.
+# Usage: tests/fuzz/make_seeds.py [TARGET] [DIR]
+#   TARGET  virtq_blk (default, into corpus/) or virtio_net (corpus-net/)
 import os
 import struct
 import sys
@@ -49,10 +51,8 @@ def request(head, data_flags, data_len=512, status=STATUS, at=HDR):
     return (head, d)
 
 
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
-    os.makedirs(out, exist_ok=True)
-    seeds = {
+def blk_seeds():
+    return {
         "read": seed(0, chains=[request(0, WRITE)], extra=[hdr(T_IN, 3)]),
         "write": seed(F_WRITEBACK, chains=[request(0, 0)], extra=[hdr(T_OUT, 5)]),
         "flush-and-get-id": seed(
@@ -71,7 +71,116 @@ def main():
             writes=[(READ | 0x100, 0), (0x070, 0), (0x064, 3), (0x050, 0)],
             chains=[request(0, WRITE)], extra=[hdr(T_IN, 7)]),
     }
-    for name, blob in seeds.items():
+
+
+# ---- fuzz_virtio_net ----
+
+N_MRG, N_EVENT_IDX, N_OFFLOADS, N_INDIRECT, N_SMALL_SNDBUF = 1, 2, 4, 8, 16
+(TAP_SEND, KICK_RX, KICK_TX, TAP_EVENT, TAP_DRAIN, RAM_WRITE, AVAIL_BUMP, REG_WRITE,
+ REG_READ) = range(9)
+EV_IN, EV_OUT, EV_ERR, EV_HUP = 1, 2, 4, 8
+FRAME_SRC = 0x800  # where the TAP's frames are cut from
+NET_BUF = 0x400    # guest buffers (TX frames, RX room) from here
+VNET_HDR = 12
+
+
+def net_rings(log2_rx, log2_tx):
+    """(desc, avail, used) of RX and TX, packed as fuzz_virtio_net.c places them."""
+    def place(size, at):
+        avail = at + 16 * size
+        return at, avail, (avail + 6 + 2 * size + 3) & ~3
+    rs, ts = 1 << log2_rx, 1 << log2_tx
+    rx = place(rs, 0)
+    return rx, place(ts, (rx[2] + 6 + 8 * rs + 15) & ~15), rs, ts
+
+
+def net_seed(flags, steps, rx=(), tx=(), extra=(), frame=b"", log2=(2, 2)):
+    """rx/tx: lists of chains, each a list of (idx, addr, len, flags, next), head first."""
+    (rxd, rxa, _), (txd, txa, _), rs, ts = net_rings(*log2)
+    image = bytearray(FRAME_SRC + len(frame))
+    image[FRAME_SRC:] = frame
+    for table, avail, chains in ((rxd, rxa, rx), (txd, txa, tx)):
+        for i, chain in enumerate(chains):
+            for idx, addr, length, fl, nxt in chain:
+                struct.pack_into("<QIHH", image, table + 16 * idx, addr, length, fl, nxt)
+            struct.pack_into("<H", image, avail + 4 + 2 * i, chain[0][0])
+        struct.pack_into("<HH", image, avail, 0, len(chains))
+    for gpa, blob in extra:
+        image[gpa:gpa + len(blob)] = blob
+    out = bytes([flags, log2[0], log2[1], len(steps)])
+    for kind, arg, value in steps:
+        out += struct.pack("<BBI", kind, arg, value)
+    return out + bytes(image)
+
+
+def tx_frame(idx, addr, payload):
+    """A TX chain: the vnet header, then the payload in a second descriptor."""
+    return [(idx, addr, VNET_HDR, NEXT, idx + 1), (idx + 1, addr + VNET_HDR, payload, 0, 0)]
+
+
+def rx_buffers(n, size, at=NET_BUF):
+    return [[(i, at + i * size, size, WRITE, 0)] for i in range(n)]
+
+
+def vnet_frame(payload, gso=0, csum=False):
+    """A frame as a TAP hands it over: the vnet header (num_buffers junk), then the payload."""
+    h = struct.pack("<BBHHHHH", 1 if csum else 0, gso, 0, 0, 0, 0, 0x7777)
+    return h + bytes((i * 7) & 0xff for i in range(payload))
+
+
+def net_seeds():
+    frame = vnet_frame(200, csum=True)
+    return {
+        "tx-one": net_seed(0, [(KICK_TX, 0, 0), (TAP_DRAIN, 0, 0)],
+                           tx=[tx_frame(0, NET_BUF, 100)]),
+        "rx-one": net_seed(N_EVENT_IDX, [(TAP_SEND, 0, len(frame)), (KICK_RX, 0, 0)],
+                           rx=rx_buffers(2, 1526), frame=frame),
+        "rx-mergeable": net_seed(
+            N_MRG | N_OFFLOADS,
+            [(TAP_SEND, 0, 700), (KICK_RX, 0, 0), (TAP_SEND, 0, 90),
+             (TAP_EVENT, EV_IN, 0), (AVAIL_BUMP, 0, 1), (KICK_RX, 0, 0)],
+            rx=rx_buffers(4, 256), frame=vnet_frame(700)),
+        "tx-indirect": net_seed(
+            N_INDIRECT, [(KICK_TX, 0, 0), (TAP_DRAIN, 0, 0)],
+            tx=[[(0, 0x300, 32, INDIRECT, 0)]],
+            extra=[(0x300, struct.pack("<QIHH", NET_BUF, VNET_HDR, NEXT, 1) +
+                    struct.pack("<QIHH", NET_BUF + VNET_HDR, 64, 0, 0))]),
+        "hostile-frames": net_seed(
+            N_MRG,
+            [(TAP_SEND, 0, 5), (TAP_SEND, 0, 65599), (KICK_RX, 0, 0), (KICK_TX, 0, 0),
+             (TAP_EVENT, EV_IN | EV_OUT, 0), (TAP_DRAIN, 0, 0)],
+            rx=[[(0, NET_BUF, 8, WRITE, 0)], [(1, NET_BUF, 4096, 0, 0)]],
+            tx=[[(0, NET_BUF, 4, 0, 0)], [(1, NET_BUF, 64, WRITE, 0)]],
+            frame=bytes(range(256)) * 2),
+        "tx-backpressure": net_seed(
+            N_SMALL_SNDBUF,
+            [(KICK_TX, 0, 0), (TAP_EVENT, EV_OUT, 0), (TAP_DRAIN, 0, 0),
+             (TAP_EVENT, EV_OUT, 0), (TAP_DRAIN, 0, 0)],
+            tx=[tx_frame(2 * i, NET_BUF + i * 0x800, 1500 + i * 1200) for i in range(4)],
+            log2=(2, 3)),
+        "tap-gone": net_seed(
+            0, [(TAP_EVENT, EV_ERR, 0), (KICK_TX, 0, 0), (TAP_SEND, 0, 80), (KICK_RX, 0, 0)],
+            rx=rx_buffers(1, 1526), tx=[tx_frame(0, NET_BUF, 60)], frame=vnet_frame(68)),
+        "reset-and-rewrite": net_seed(
+            0, [(REG_READ, 0x70 // 4, 0), (REG_WRITE, 0x70 // 4, 0), (KICK_TX, 0, 0),
+                (RAM_WRITE, 0, 0x12345678), (REG_WRITE, 0x30 // 4, 1)],
+            tx=[tx_frame(0, NET_BUF, 60)]),
+    }
+
+
+TARGETS = {
+    "virtq_blk": ("corpus", blk_seeds),
+    "virtio_net": ("corpus-net", net_seeds),
+}
+
+
+def main():
+    args = sys.argv[1:]
+    target = args.pop(0) if args and args[0] in TARGETS else "virtq_blk"
+    subdir, make = TARGETS[target]
+    out = args[0] if args else os.path.join(os.path.dirname(__file__), subdir)
+    os.makedirs(out, exist_ok=True)
+    for name, blob in make().items():
         with open(os.path.join(out, name), "wb") as f:
             f.write(blob)
 
