@@ -3,7 +3,8 @@
 # the top of its fuzz_<target>.c): a few well-formed inputs for the fuzzer
 # to start mutating from.
 # Usage: tests/fuzz/make_seeds.py [TARGET] [DIR]
-#   TARGET  virtq_blk (default, into corpus/) or virtio_net (corpus-net/)
+#   TARGET  virtq_blk (default, into corpus/), virtio_net (corpus-net/) or
+#           http (corpus-http/)
 import os
 import struct
 import sys
@@ -168,9 +169,55 @@ def net_seeds():
     }
 
 
+# ---- fuzz_http ----
+
+H_TYPED, H_SMALL_LIMIT, H_LAZY, H_SMALL_SNDBUF = 1, 2, 4, 8
+
+
+def http_seed(flags, split, text, repeat_log2=0):
+    return bytes([flags | repeat_log2 << 4, split]) + text
+
+
+def put(target, body, extra=b""):
+    return (b"PUT " + target + b" HTTP/1.1\r\nContent-Type: application/json\r\n" + extra +
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+def http_seeds():
+    machine = b'{"vcpu_count": 2, "mem_size_mib": 256}'
+    drive = b'{"drive_id": "rootfs", "path_on_host": "/r.ext4", "is_root_device": true}'
+    return {
+        "get": http_seed(0, 0, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        "put-typed": http_seed(H_TYPED, 0, put(b"/machine-config", machine)),
+        "pipelined-split": http_seed(
+            H_TYPED, 7,
+            b"GET /machine-config HTTP/1.1\r\n\r\n" + put(b"/drives/rootfs", drive) +
+            put(b"/vm", b'{"state": "Paused"}').replace(b"PUT", b"PATCH", 1)),
+        "expect-continue": http_seed(
+            0, 16, put(b"/actions", b'{"action_type": "InstanceStart"}', b"Expect: 100-continue\r\n")),
+        "chunked": http_seed(
+            H_SMALL_LIMIT, 3,
+            b"PUT /logger HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"10\r\n{\"log_path\": \"/l\r\n2\r\n\"}\r\n0\r\n\r\n"),
+        "too-large": http_seed(
+            0, 0, b"PUT /mmds HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n{}"),
+        "head-and-close": http_seed(
+            0, 0, b"HEAD / HTTP/1.1\r\n\r\nGET /version HTTP/1.0\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
+        "malformed": http_seed(0, 1, b"GARBAGE \x00\r\n\r\n"),
+        "upgrade": http_seed(
+            0, 0, b"GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nxx"),
+        "long-target": http_seed(0, 0, b"GET /" + b"a" * 4200 + b" HTTP/1.1\r\n\r\n"),
+        "cut-mid-request": http_seed(
+            0, 5, b"GET / HTTP/1.1\r\n\r\nPUT /actions HTTP/1.1\r\nContent-Length: 30\r\n\r\n{"),
+        "lazy-pipeline": http_seed(
+            H_LAZY | H_SMALL_SNDBUF, 0, b"GET / HTTP/1.1\r\n\r\n" * 250, repeat_log2=3),
+    }
+
+
 TARGETS = {
     "virtq_blk": ("corpus", blk_seeds),
     "virtio_net": ("corpus-net", net_seeds),
+    "http": ("corpus-http", http_seeds),
 }
 
 
