@@ -3,8 +3,8 @@
 # the top of its fuzz_<target>.c): a few well-formed inputs for the fuzzer
 # to start mutating from.
 # Usage: tests/fuzz/make_seeds.py [TARGET] [DIR]
-#   TARGET  virtq_blk (default, into corpus/), virtio_net (corpus-net/) or
-#           http (corpus-http/)
+#   TARGET  virtq_blk (default, into corpus/), virtio_net (corpus-net/),
+#           http (corpus-http/) or device_restore (corpus-restore/)
 import os
 import struct
 import sys
@@ -214,10 +214,81 @@ def http_seeds():
     }
 
 
+# ---- fuzz_device_restore ----
+
+D_UART, D_I8042, D_BLK, D_NET = range(4)
+A_READ, A_WRITE, A_OTHER = range(3)
+
+
+def restore_seed(device, accesses, state, ram=b"", bad=0):
+    out = bytes([device, len(accesses), bad])
+    for kind, off, value in accesses:
+        out += struct.pack("<BBI", kind, off, value)
+    return out + state + ram
+
+
+def uart_state(ier=0, lcr=3, mcr=8, rx=b"", thr=0):
+    """serial_state.h: the registers, then the RX FIFO oldest first."""
+    return (bytes([ier, lcr, mcr, 0x60, 0xb0, 0, 12, 0, 0, thr, len(rx)]) +
+            rx.ljust(64, b"\0"))
+
+
+def i8042_state(ctr=5, outp=1, pending=0, buf=b""):
+    return bytes([ctr, outp, pending, len(buf)]) + buf.ljust(16, b"\0")
+
+
+def queue_state(size=0, ready=0, event_idx=0, desc=0, avail=0, used=0, last=0, used_idx=0):
+    return struct.pack("<HBBBQQQHHHB", size or 256, ready, event_idx, 0, desc, avail, used,
+                       last, used_idx, 0, 0)
+
+
+def transport_state(features, status, activated, queues, interrupt=0):
+    """mmio_state.h: the selectors, features, status words, activated, both queues."""
+    out = struct.pack("<IIIQIIIB", 0, 0, 0, features, status, interrupt, 0, activated)
+    for q in queues + [queue_state()] * (2 - len(queues)):
+        out += q
+    return out
+
+
+def restore_seeds():
+    running = 0x0f  # ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK
+    v1 = 1 << 32
+    blk_features = v1 | 1 << 9 | 1 << 2 | 1 << 6
+    blk_ram = seed(0, chains=[request(0, WRITE)], extra=[hdr(T_IN, 3)])[8:]
+    q4 = queue_state(4, 1, 0, 0, AVAIL, 0x50)
+    (rxd, rxa, rxu), (txd, txa, txu), _, _ = net_rings(2, 2)
+    net_ram = net_seed(0, [], rx=rx_buffers(2, 1526), tx=[tx_frame(0, NET_BUF, 100)])[4:]
+    net_features = v1 | 1 << 5 | 1 << 3 | 1 << 15
+    uart_io = [(A_READ, 5, 0), (A_READ, 0, 0), (A_READ, 2, 0), (A_WRITE, 1, 3), (A_READ, 2, 0),
+               (A_WRITE, 3, 0x80), (A_READ, 0, 0), (A_WRITE, 4, 0x10), (A_WRITE, 0, 0x41),
+               (A_OTHER, 4, 0x64636261), (A_WRITE, 2, 2)]
+    return {
+        "uart-fifo": restore_seed(D_UART, uart_io, uart_state(ier=1, rx=b"hello")),
+        "uart-full": restore_seed(D_UART, uart_io[:3], uart_state(ier=3, rx=b"x" * 64, thr=1)),
+        "i8042": restore_seed(D_I8042, [(A_READ, 1, 0), (A_READ, 0, 0), (A_WRITE, 1, 0x60),
+                                        (A_WRITE, 0, 0x47), (A_WRITE, 1, 0x20), (A_OTHER, 0, 0),
+                                        (A_WRITE, 0, 0xff), (A_READ, 0, 0)],
+                              i8042_state(pending=0xd1, buf=b"\xfa\xaa")),
+        "blk-running": restore_seed(
+            D_BLK, [(A_OTHER, 0, 0), (A_READ, 0x70 // 4, 0), (A_WRITE, 0x64 // 4, 1)],
+            transport_state(blk_features, running, 1, [q4], interrupt=1), blk_ram),
+        "blk-idle": restore_seed(D_BLK, [(A_WRITE, 0x70 // 4, 1), (A_READ, 0x100 // 4, 0)],
+                                 transport_state(0, 0, 0, [])),
+        "blk-wrong-drive": restore_seed(D_BLK, [], transport_state(0, 0, 0, []), bad=3),
+        "net-running": restore_seed(
+            D_NET, [(A_OTHER, 0, 1), (A_OTHER, 0, 0), (A_READ, 0x100 // 4, 0)],
+            transport_state(net_features, running, 1,
+                            [queue_state(4, 1, 0, rxd, rxa, rxu),
+                             queue_state(4, 1, 0, txd, txa, txu)]), net_ram),
+        "net-wrong-mtu": restore_seed(D_NET, [], transport_state(0, 0, 0, []), bad=4),
+    }
+
+
 TARGETS = {
     "virtq_blk": ("corpus", blk_seeds),
     "virtio_net": ("corpus-net", net_seeds),
     "http": ("corpus-http", http_seeds),
+    "device_restore": ("corpus-restore", restore_seeds),
 }
 
 
