@@ -115,9 +115,11 @@ static void tap_send(const struct bench *b, uint32_t value)
 {
 	size_t len = value % FRAME_MAX;
 	size_t src = FRAME_SRC < b->image_len ? FRAME_SRC : 0;
+	size_t period = b->image_len - src;
 
-	for (size_t i = 0; i < len; i++)
-		frame[i] = b->image_len ? b->image[src + (i % (b->image_len - src))] : 0;
+	memset(frame, 0, len);
+	for (size_t off = 0; period && off < len; off += period)
+		memcpy(frame + off, b->image + src, len - off < period ? len - off : period);
 	/* A full socket loses the frame, as a TAP's queue would. */
 	(void)send(b->peer, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
