@@ -6,7 +6,8 @@
  * connections: per-connection buffers, HTTP parsing, routing and the
  * response writer, backpressure, and the list of open connections.
  * Outside the server only the HTTP fuzz target (tests/fuzz/fuzz_http.c)
- * includes it, to drive one connection without the API thread.
+ * and the connection's unit test (api/tests/test_conn.c) include it, to
+ * drive one connection without the API thread.
  *
  * Forward declarations only, no server.h: server.c includes this, conn.c
  * includes server.h (for struct api_request_event), and a server.h here

@@ -209,6 +209,11 @@ def http_seeds():
         "long-target": http_seed(0, 0, b"GET /" + b"a" * 4200 + b" HTTP/1.1\r\n\r\n"),
         "cut-mid-request": http_seed(
             0, 5, b"GET / HTTP/1.1\r\n\r\nPUT /actions HTTP/1.1\r\nContent-Length: 30\r\n\r\n{"),
+        # Answers still queued (nothing read, small send buffer) when the EOF cuts the PUT.
+        "half-close-mid-pipeline": http_seed(
+            H_LAZY | H_SMALL_SNDBUF, 0,
+            b"GET / HTTP/1.1\r\n\r\n" * 200 +
+            b"PUT /actions HTTP/1.1\r\nContent-Length: 30\r\n\r\n{"),
         "lazy-pipeline": http_seed(
             H_LAZY | H_SMALL_SNDBUF, 0, b"GET / HTTP/1.1\r\n\r\n" * 250, repeat_log2=3),
     }
