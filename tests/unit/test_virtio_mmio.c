@@ -14,6 +14,7 @@
 
 #include <criterion/criterion.h>
 
+#include "tests/unit/helpers.h"
 #include "tests/unit/virtio_driver.h"
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/util/log.h"
@@ -664,7 +665,7 @@ Test(virtio_mmio, save_then_restore_round_trips_the_transport_and_its_queues)
 	memset(&other, 0, sizeof(other));
 	cr_assert_eq(virtio_mmio_init(&other.t, &fake_ops, &other, &mem, NULL, -1, 0xc0001000, 5,
 				      &err), 0);
-	cr_assert_eq(virtio_mmio_restore(&other.t, &st), 0);
+	cr_assert_eq(virtio_mmio_restore(&other.t, &st, &err), 0);
 	cr_assert_eq(mmio_read32(&other.t, MMIO_STATUS), S_ACK | S_DRV | S_FOK | S_DOK);
 	cr_assert_eq(other.t.driver_features, OFFER);
 	cr_assert_eq(other.t.queue_sel, 1);
@@ -690,12 +691,13 @@ Test(virtio_mmio, save_then_restore_round_trips_the_transport_and_its_queues)
 Test(virtio_mmio, restore_refuses_driver_features_outside_the_offer)
 {
 	struct virtio_mmio_state st;
+	struct err_buf err;
 
 	bring_up();
 	virtio_mmio_save(t, &st);
 	mmio_write32(t, MMIO_STATUS, 0);
 	st.driver_features |= VIRTIO_BIT(2);
-	cr_assert_eq(virtio_mmio_restore(t, &st), -EINVAL);
+	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err, "outside the offer");
 	cr_assert_eq(status(), 0, "a refused state changes nothing");
 	cr_assert_not(t->queues[0].ready);
 }
@@ -707,7 +709,7 @@ Test(virtio_mmio, restore_refuses_an_activated_device_without_driver_ok)
 	bring_up();
 	virtio_mmio_save(t, &st);
 	st.status &= ~(uint32_t)S_DOK;
-	cr_assert_eq(virtio_mmio_restore(t, &st), -EINVAL);
+	cr_assert_eq(virtio_mmio_restore(t, &st, NULL), -EINVAL);
 }
 
 Test(virtio_mmio, restore_refuses_a_ready_queue_with_invalid_rings)
@@ -718,7 +720,7 @@ Test(virtio_mmio, restore_refuses_a_ready_queue_with_invalid_rings)
 	virtio_mmio_save(t, &st);
 	mmio_write32(t, MMIO_STATUS, 0);
 	st.queues[1].avail_gpa = RAM_SIZE;
-	cr_assert_eq(virtio_mmio_restore(t, &st), -EINVAL);
+	cr_assert_eq(virtio_mmio_restore(t, &st, NULL), -EINVAL);
 	cr_assert_eq(status(), 0);
 }
 
@@ -859,7 +861,7 @@ static void expect_restorable(void)
 		     "status 0x%x saved", st.status);
 	cr_assert_eq(st.driver_features & ~OFFER, 0, "features 0x%llx saved",
 		     (unsigned long long)st.driver_features);
-	cr_assert_eq(virtio_mmio_restore(t, &st), 0);
+	cr_assert_eq(virtio_mmio_restore(t, &st, NULL), 0);
 }
 
 Test(virtio_mmio, a_queue_size_that_is_no_power_of_two_is_not_kept)
