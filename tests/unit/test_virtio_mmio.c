@@ -724,6 +724,79 @@ Test(virtio_mmio, restore_refuses_a_ready_queue_with_invalid_rings)
 	cr_assert_eq(status(), 0);
 }
 
+/* Only the status bits write_status keeps (undefined ones are dropped) and NEEDS_RESET. */
+Test(virtio_mmio, restore_refuses_a_status_with_bits_the_transport_never_keeps)
+{
+	static const uint32_t undefined[] = { 0x10, 0x20, 0x100, 0x80000000u };
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	bring_up();
+	virtio_mmio_save(t, &st);
+	mmio_write32(t, MMIO_STATUS, 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		struct virtio_mmio_state bad = st;
+
+		bad.status |= undefined[i];
+		cr_assert_fails_with(virtio_mmio_restore(t, &bad, &err), -EINVAL, err,
+				     "undefined bits");
+		cr_assert_eq(status(), 0, "a refused state changes nothing");
+	}
+}
+
+/* write_status never sets DRIVER_OK before FEATURES_OK (3.1.1). */
+Test(virtio_mmio, restore_refuses_driver_ok_without_features_ok)
+{
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	bring_up();
+	virtio_mmio_save(t, &st);
+	mmio_write32(t, MMIO_STATUS, 0);
+	st.status &= ~(uint32_t)S_FOK;
+	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err,
+			     "DRIVER_OK without FEATURES_OK");
+	cr_assert_eq(status(), 0);
+}
+
+/* set_features_ok refuses a driver that did not accept VERSION_1 (no legacy drivers). */
+Test(virtio_mmio, restore_refuses_features_ok_without_version_1)
+{
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	bring_up();
+	virtio_mmio_save(t, &st);
+	mmio_write32(t, MMIO_STATUS, 0);
+	st.driver_features &= ~VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err, "VERSION_1");
+	cr_assert_eq(status(), 0);
+}
+
+/* What a driver and the device can reach is accepted, the odd ones included. */
+Test(virtio_mmio, restore_accepts_failed_and_needs_reset_in_any_phase)
+{
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	mmio_write32(t, MMIO_QUEUE_NUM, 3); /* before any other bit: NEEDS_RESET alone */
+	virtio_mmio_save(t, &st);
+	cr_assert_eq(st.status, VIRTIO_STATUS_NEEDS_RESET);
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+	mmio_write32(t, MMIO_STATUS, 0);
+	mmio_write32(t, MMIO_STATUS, VIRTIO_STATUS_FAILED); /* a driver giving up at once */
+	virtio_mmio_save(t, &st);
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+	mmio_write32(t, MMIO_STATUS, 0);
+	bring_up();
+	virtio_mmio_needs_reset(t);
+	mmio_write32(t, MMIO_STATUS, status() | VIRTIO_STATUS_FAILED);
+	virtio_mmio_save(t, &st);
+	cr_assert_eq(st.status, S_ACK | S_DRV | S_FOK | S_DOK | VIRTIO_STATUS_NEEDS_RESET |
+					VIRTIO_STATUS_FAILED);
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+}
+
 /* ---- activation and reset: recorded on the vCPU, settled on the VMM thread ---- */
 
 static unsigned int settles;

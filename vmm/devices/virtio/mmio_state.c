@@ -11,13 +11,43 @@
 
 #include "vmm/devices/virtio/virtio.h"
 
+/*
+ * The status write path's rules (write_status, set_features_ok in mmio.c):
+ * the driver's bits only, with undefined ones dropped, and NEEDS_RESET, the
+ * device's own; FEATURES_OK only for features that include VERSION_1 (no
+ * legacy drivers); DRIVER_OK only after FEATURES_OK. ACKNOWLEDGE, DRIVER
+ * and FAILED are kept whenever written, in any order, so they constrain
+ * nothing; neither does NEEDS_RESET, which the device sets in any phase.
+ */
+static int check_status(const struct virtio_mmio_state *st, struct err_buf *err)
+{
+	uint32_t s = st->status;
+
+	if (s & ~(VIRTIO_STATUS_DRIVER_BITS | VIRTIO_STATUS_NEEDS_RESET))
+		return err_set(err, -EINVAL, "status 0x%x has undefined bits", s);
+	if ((s & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(st->driver_features & VIRTIO_BIT(VIRTIO_F_VERSION_1)))
+		return err_set(err, -EINVAL,
+			       "status 0x%x has FEATURES_OK for driver features 0x%llx without "
+			       "VERSION_1",
+			       s, (unsigned long long)st->driver_features);
+	if ((s & VIRTIO_STATUS_DRIVER_OK) && !(s & VIRTIO_STATUS_FEATURES_OK))
+		return err_set(err, -EINVAL, "status 0x%x has DRIVER_OK without FEATURES_OK", s);
+	return 0;
+}
+
 int virtio_mmio_state_check(const struct virtio_mmio_state *st, uint64_t offered,
 			    struct err_buf *err)
 {
+	int ret;
+
 	if (st->driver_features & ~offered)
 		return err_set(err, -EINVAL, "driver features 0x%llx outside the offer 0x%llx",
 			       (unsigned long long)st->driver_features,
 			       (unsigned long long)offered);
+	ret = check_status(st, err);
+	if (ret)
+		return ret;
 	if (st->activated && !(st->status & VIRTIO_STATUS_DRIVER_OK))
 		return err_set(err, -EINVAL, "activated without DRIVER_OK in status 0x%x",
 			       st->status);
