@@ -8,9 +8,8 @@
  *
  * Input layout (little endian):
  *   byte 0      flags: bit0 negotiate MRG_RXBUF, bit1 EVENT_IDX, bit2 the
- *               guest checksum/TSO offloads, bit3 the queues walk indirect
- *               tables (see below), bit4 a small TAP send buffer (TX frames
- *               refused or pushed back sooner)
+ *               guest checksum/TSO offloads, bit3 unused, bit4 a small TAP
+ *               send buffer (TX frames refused or pushed back sooner)
  *   byte 1      log2 of the RX queue size (mod 9: 1..256)
  *   byte 2      log2 of the TX queue size (mod 9)
  *   byte 3      number of steps (n)
@@ -35,10 +34,10 @@
  *   8  a register read at offset arg * 4
  *
  * virtio-net does not offer INDIRECT_DESC, so a guest's indirect
- * descriptors are bad chains; with flag bit3 the harness turns the queues'
- * indirect walk on after set-up, as a device restored from a saved state
- * that says so would be (virtio_mmio_restore keeps the saved queue flags),
- * so net's handling of chains from indirect tables is reached as well.
+ * descriptors are bad chains, and nothing else can turn the indirect walk
+ * on (virtio_mmio_restore refuses queue flags the features do not give).
+ * The walker itself is fuzzed under virtio-blk, which offers it
+ * (fuzz_virtq_blk).
  *
  * Beyond "no crash, no leak, no UB", it checks after every step of a device
  * that is running and not waiting for a reset (and whose registers the
@@ -71,7 +70,6 @@
 #define F_MRG 0x01
 #define F_EVENT_IDX 0x02
 #define F_OFFLOADS 0x04
-#define F_INDIRECT 0x08
 #define F_SMALL_SNDBUF 0x10
 
 enum step {
@@ -278,12 +276,6 @@ static bool bench_start(struct bench *b, uint8_t flags)
 		     VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 			     VIRTIO_STATUS_DRIVER_OK);
 	invariant(net.active, "a valid set-up was refused");
-	if (flags & F_INDIRECT) {
-		pthread_mutex_lock(&net.transport.lock);
-		net.transport.queues[VIRTIO_NET_RXQ].indirect = true;
-		net.transport.queues[VIRTIO_NET_TXQ].indirect = true;
-		pthread_mutex_unlock(&net.transport.lock);
-	}
 	return true;
 }
 

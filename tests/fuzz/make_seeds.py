@@ -76,7 +76,7 @@ def blk_seeds():
 
 # ---- fuzz_virtio_net ----
 
-N_MRG, N_EVENT_IDX, N_OFFLOADS, N_INDIRECT, N_SMALL_SNDBUF = 1, 2, 4, 8, 16
+N_MRG, N_EVENT_IDX, N_OFFLOADS, N_SMALL_SNDBUF = 1, 2, 4, 16  # 8: unused
 (TAP_SEND, KICK_RX, KICK_TX, TAP_EVENT, TAP_DRAIN, RAM_WRITE, AVAIL_BUMP, REG_WRITE,
  REG_READ) = range(9)
 EV_IN, EV_OUT, EV_ERR, EV_HUP = 1, 2, 4, 8
@@ -141,8 +141,9 @@ def net_seeds():
             [(TAP_SEND, 0, 700), (KICK_RX, 0, 0), (TAP_SEND, 0, 90),
              (TAP_EVENT, EV_IN, 0), (AVAIL_BUMP, 0, 1), (KICK_RX, 0, 0)],
             rx=rx_buffers(4, 256), frame=vnet_frame(700)),
+        # Not negotiated (virtio-net never offers it): a bad chain, the device needs a reset.
         "tx-indirect": net_seed(
-            N_INDIRECT, [(KICK_TX, 0, 0), (TAP_DRAIN, 0, 0)],
+            0, [(KICK_TX, 0, 0), (TAP_DRAIN, 0, 0)],
             tx=[[(0, 0x300, 32, INDIRECT, 0)]],
             extra=[(0x300, struct.pack("<QIHH", NET_BUF, VNET_HDR, NEXT, 1) +
                     struct.pack("<QIHH", NET_BUF + VNET_HDR, 64, 0, 0))]),

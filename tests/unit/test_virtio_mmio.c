@@ -773,6 +773,47 @@ Test(virtio_mmio, restore_refuses_features_ok_without_version_1)
 	cr_assert_eq(status(), 0);
 }
 
+/* set_features_ok gives every queue the negotiated EVENT_IDX and INDIRECT_DESC. */
+Test(virtio_mmio, restore_refuses_queue_flags_that_disagree_with_the_driver_features)
+{
+	struct virtio_mmio_state st, bad;
+	struct err_buf err;
+
+	driver_negotiate(t, OFFER & ~VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC));
+	driver_setup_queue(t, 0, &vq0);
+	mmio_write32(t, MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	virtio_mmio_save(t, &st);
+	cr_assert(st.queues[1].event_idx && !st.queues[1].indirect);
+
+	bad = st;
+	bad.queues[0].indirect = 1;
+	cr_assert_fails_with(virtio_mmio_restore(t, &bad, &err), -EINVAL, err,
+			     "queue 0: INDIRECT_DESC on, but the driver features lack it");
+	cr_assert_not(t->queues[0].indirect, "a refused state changes nothing");
+	bad = st;
+	bad.queues[1].event_idx = 0;
+	cr_assert_fails_with(virtio_mmio_restore(t, &bad, &err), -EINVAL, err,
+			     "queue 1: EVENT_IDX off, but the driver features have it");
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+}
+
+/* Until FEATURES_OK no feature is in force: the queues' flags are still clear. */
+Test(virtio_mmio, restore_refuses_queue_flags_before_features_ok)
+{
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	driver_negotiate(t, 0);
+	mmio_write32(t, MMIO_DRIVER_FEAT_SEL, 0);
+	mmio_write32(t, MMIO_DRIVER_FEATURES, (uint32_t)OFFER_LOW);
+	virtio_mmio_save(t, &st);
+	cr_assert_eq(st.status & S_FOK, 0);
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+	st.queues[0].event_idx = 1;
+	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err,
+			     "queue 0: EVENT_IDX on before FEATURES_OK");
+}
+
 /* What a driver and the device can reach is accepted, the odd ones included. */
 Test(virtio_mmio, restore_accepts_failed_and_needs_reset_in_any_phase)
 {

@@ -8,6 +8,7 @@
 #include "vmm/devices/virtio/mmio_state.h"
 
 #include <errno.h>
+#include <stdbool.h>
 
 #include "vmm/devices/virtio/virtio.h"
 
@@ -36,6 +37,28 @@ static int check_status(const struct virtio_mmio_state *st, struct err_buf *err)
 	return 0;
 }
 
+/*
+ * A queue flag as set_features_ok leaves it: the negotiated feature once
+ * FEATURES_OK is set (the features are then fixed until a reset), clear
+ * before (a reset clears it). A flag without its feature would let a state
+ * file give a device a walk it never offered (virtio-net has no
+ * INDIRECT_DESC); one missing would leave the guest's rings misread.
+ */
+static int check_queue_flag(const struct virtio_mmio_state *st, unsigned int q,
+			    const char *name, unsigned int bit, uint8_t saved,
+			    struct err_buf *err)
+{
+	bool in_force = st->status & VIRTIO_STATUS_FEATURES_OK;
+	bool negotiated = st->driver_features & VIRTIO_BIT(bit);
+
+	if (!!saved == (in_force && negotiated))
+		return 0;
+	if (!in_force)
+		return err_set(err, -EINVAL, "queue %u: %s on before FEATURES_OK", q, name);
+	return err_set(err, -EINVAL, "queue %u: %s %s, but the driver features %s it", q, name,
+		       saved ? "on" : "off", saved ? "lack" : "have");
+}
+
 int virtio_mmio_state_check(const struct virtio_mmio_state *st, uint64_t offered,
 			    struct err_buf *err)
 {
@@ -51,5 +74,14 @@ int virtio_mmio_state_check(const struct virtio_mmio_state *st, uint64_t offered
 	if (st->activated && !(st->status & VIRTIO_STATUS_DRIVER_OK))
 		return err_set(err, -EINVAL, "activated without DRIVER_OK in status 0x%x",
 			       st->status);
-	return 0;
+	/* Every queue, used or not: set_features_ok sets them all. */
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES && !ret; q++) {
+		const struct virtq_state *vq = &st->queues[q];
+
+		ret = check_queue_flag(st, q, "EVENT_IDX", VIRTIO_F_EVENT_IDX, vq->event_idx, err);
+		if (!ret)
+			ret = check_queue_flag(st, q, "INDIRECT_DESC", VIRTIO_F_INDIRECT_DESC,
+					       vq->indirect, err);
+	}
+	return ret;
 }
