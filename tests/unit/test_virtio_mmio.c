@@ -688,14 +688,20 @@ Test(virtio_mmio, save_then_restore_round_trips_the_transport_and_its_queues)
 	virtio_mmio_destroy(&other.t);
 }
 
+/* A running device's saved state; the device is then reset, so a refusal leaves status 0. */
+static void save_running_then_reset(struct virtio_mmio_state *st)
+{
+	bring_up();
+	virtio_mmio_save(t, st);
+	mmio_write32(t, MMIO_STATUS, 0);
+}
+
 Test(virtio_mmio, restore_refuses_driver_features_outside_the_offer)
 {
 	struct virtio_mmio_state st;
 	struct err_buf err;
 
-	bring_up();
-	virtio_mmio_save(t, &st);
-	mmio_write32(t, MMIO_STATUS, 0);
+	save_running_then_reset(&st);
 	st.driver_features |= VIRTIO_BIT(2);
 	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err, "outside the offer");
 	cr_assert_eq(status(), 0, "a refused state changes nothing");
@@ -716,9 +722,7 @@ Test(virtio_mmio, restore_refuses_a_ready_queue_with_invalid_rings)
 {
 	struct virtio_mmio_state st;
 
-	bring_up();
-	virtio_mmio_save(t, &st);
-	mmio_write32(t, MMIO_STATUS, 0);
+	save_running_then_reset(&st);
 	st.queues[1].avail_gpa = RAM_SIZE;
 	cr_assert_eq(virtio_mmio_restore(t, &st, NULL), -EINVAL);
 	cr_assert_eq(status(), 0);
@@ -731,9 +735,7 @@ Test(virtio_mmio, restore_refuses_a_status_with_bits_the_transport_never_keeps)
 	struct virtio_mmio_state st;
 	struct err_buf err;
 
-	bring_up();
-	virtio_mmio_save(t, &st);
-	mmio_write32(t, MMIO_STATUS, 0);
+	save_running_then_reset(&st);
 	for (unsigned int i = 0; i < 4; i++) {
 		struct virtio_mmio_state bad = st;
 
@@ -750,9 +752,7 @@ Test(virtio_mmio, restore_refuses_driver_ok_without_features_ok)
 	struct virtio_mmio_state st;
 	struct err_buf err;
 
-	bring_up();
-	virtio_mmio_save(t, &st);
-	mmio_write32(t, MMIO_STATUS, 0);
+	save_running_then_reset(&st);
 	st.status &= ~(uint32_t)S_FOK;
 	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err,
 			     "DRIVER_OK without FEATURES_OK");
@@ -765,9 +765,7 @@ Test(virtio_mmio, restore_refuses_features_ok_without_version_1)
 	struct virtio_mmio_state st;
 	struct err_buf err;
 
-	bring_up();
-	virtio_mmio_save(t, &st);
-	mmio_write32(t, MMIO_STATUS, 0);
+	save_running_then_reset(&st);
 	st.driver_features &= ~VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err, "VERSION_1");
 	cr_assert_eq(status(), 0);
