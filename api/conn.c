@@ -359,12 +359,15 @@ static void conn_read(struct conn *c)
 		return;
 	}
 	if (n == 0) {
-		/* The client is done sending: mid-request it cannot be answered; otherwise
-		 * it may still be reading the answers to what it sent (shutdown(SHUT_WR)). */
-		if (c->in_message)
-			c->broken = true;
-		else
-			c->closing = true;
+		/*
+		 * The client is done sending (shutdown(SHUT_WR)) but may still be
+		 * reading the answers to what it sent: send them all, then close. A
+		 * request cut short by the EOF can never be completed: drop it
+		 * unanswered (as Firecracker does), and with it the request timeout,
+		 * so only the idle timeout bounds the wait for the client to read.
+		 */
+		c->in_message = false;
+		c->closing = true;
 		return;
 	}
 	feed(c, data, (size_t)n);

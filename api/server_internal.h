@@ -5,6 +5,9 @@
  * thread and its epoll loop, start and stop. conn.c serves the client
  * connections: per-connection buffers, HTTP parsing, routing and the
  * response writer, backpressure, and the list of open connections.
+ * Outside the server only the HTTP fuzz target (tests/fuzz/fuzz_http.c)
+ * and the connection's unit test (api/tests/test_conn.c) include it, to
+ * drive one connection without the API thread.
  *
  * Forward declarations only, no server.h: server.c includes this, conn.c
  * includes server.h (for struct api_request_event), and a server.h here

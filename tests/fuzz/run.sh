@@ -2,8 +2,9 @@
 # Builds the libFuzzer targets with clang + ASan + UBSan in their own build
 # directory and runs each for a bounded time: fuzz_virtq_blk,
 # fuzz_snapshot_state, fuzz_api_body, fuzz_working_set, fuzz_uffd_regions,
-# fuzz_seccomp_policy, fuzz_jailer_input and fuzz_kernel_loader, SECONDS
-# split between them. Fails (non-zero) on any crash, leak, sanitizer
+# fuzz_seccomp_policy, fuzz_jailer_input, fuzz_kernel_loader,
+# fuzz_virtio_net, fuzz_http and fuzz_device_restore, SECONDS split
+# between them. Fails (non-zero) on any crash, leak, sanitizer
 # report, timeout or broken invariant; the input
 # that did it is left in the build directory as crash-* / leak-* / timeout-*.
 #
@@ -29,11 +30,12 @@ CC=clang cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DIGNIS_FUZZ=ON \
 	-DIGNIS_TESTS=OFF -DIGNIS_SANITIZE=address,undefined >/dev/null
 cmake --build "$build" -j "$jobs" --target fuzz_virtq_blk fuzz_snapshot_state \
 	fuzz_snapshot_seeds fuzz_api_body fuzz_working_set fuzz_uffd_regions \
-	fuzz_seccomp_policy fuzz_jailer_input fuzz_kernel_loader
+	fuzz_seccomp_policy fuzz_jailer_input fuzz_kernel_loader fuzz_virtio_net fuzz_http \
+	fuzz_device_restore
 
 # Each target gets an equal share of the time (at least one second).
 targets=(virtq_blk snapshot_state api_body working_set uffd_regions seccomp_policy jailer_input
-	kernel_loader)
+	kernel_loader virtio_net http device_restore)
 share=$((secs / ${#targets[@]}))
 [ "$share" -ge 1 ] || share=1
 
@@ -42,7 +44,8 @@ share=$((secs / ${#targets[@]}))
 mkdir -p "$build/fuzz-corpus/virtq_blk" "$build/fuzz-corpus/snapshot_state" \
 	"$build/fuzz-corpus/api_body" "$build/fuzz-corpus/working_set" "$build/fuzz-corpus/uffd_regions" \
 	"$build/fuzz-corpus/seccomp_policy" "$build/fuzz-corpus/jailer_input" \
-	"$build/fuzz-corpus/kernel_loader" \
+	"$build/fuzz-corpus/kernel_loader" "$build/fuzz-corpus/virtio_net" \
+	"$build/fuzz-corpus/http" "$build/fuzz-corpus/device_restore" \
 	"$build/fuzz-seeds/snapshot_state"
 "$build/fuzz_snapshot_seeds" "$build/fuzz-seeds/snapshot_state"
 cd "$build"
@@ -56,6 +59,9 @@ for t in "${targets[@]}"; do
 	seccomp_policy) seeds=$root/tests/fuzz/corpus-seccomp ;;
 	jailer_input) seeds=$root/tests/fuzz/corpus-jailer ;;
 	kernel_loader) seeds=$root/tests/fuzz/corpus-loader ;;
+	virtio_net) seeds=$root/tests/fuzz/corpus-net ;;
+	http) seeds=$root/tests/fuzz/corpus-http ;;
+	device_restore) seeds=$root/tests/fuzz/corpus-restore ;;
 	esac
 	echo "== fuzz_$t: ${share}s"
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \

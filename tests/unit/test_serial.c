@@ -3,6 +3,7 @@
  * The 16550A as the guest's 8250 driver sees it, through the same register
  * ops the port I/O bus calls. Output goes to a pipe, interrupts to an eventfd.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -287,4 +288,46 @@ Test(serial, accesses_beyond_the_eight_registers_are_ignored)
 	out(8, 'A');
 	out(UINT64_MAX, 'A');
 	cr_assert_eq(console_output(buf, sizeof(buf)), 0);
+}
+
+/* ---- snapshots ---- */
+
+/*
+ * The UART holds LSR (THRE | TEMT: its transmitter is always empty) and MSR
+ * (a modem with DCD, DSR and CTS up) at their power-on values for good;
+ * data ready comes from the FIFO, and loopback's MSR from MCR, as they are
+ * read. A saved state with any other value is one the UART never was in:
+ * e.g. data ready with an empty FIFO, a guest waiting on a byte forever.
+ */
+Test(serial, restore_refuses_lsr_and_msr_values_the_uart_never_holds)
+{
+	static const uint8_t bad_lsr[] = { LSR_DR | LSR_THRE | LSR_TEMT, LSR_TEMT, 0x02, 0xff };
+	static const uint8_t bad_msr[] = { 0x00, 0xb1, 0xf0, 0x30 };
+	struct serial_state st, bad, after;
+
+	serial_save(&uart, &st);
+	cr_assert_eq(serial_restore(&uart, &st), 0, "the power-on state restores");
+	for (unsigned int i = 0; i < 4; i++) {
+		bad = st;
+		bad.lsr = bad_lsr[i];
+		cr_assert_eq(serial_restore(&uart, &bad), -EINVAL, "LSR 0x%02x accepted", bad_lsr[i]);
+		bad = st;
+		bad.msr = bad_msr[i];
+		cr_assert_eq(serial_restore(&uart, &bad), -EINVAL, "MSR 0x%02x accepted", bad_msr[i]);
+	}
+	serial_save(&uart, &after);
+	cr_assert_eq(memcmp(&st, &after, sizeof(st)), 0, "a refused state changes nothing");
+	cr_assert_eq(in(LSR), LSR_THRE | LSR_TEMT, "no data ready with an empty FIFO");
+}
+
+Test(serial, restore_keeps_data_ready_coming_from_the_fifo)
+{
+	struct serial_state st;
+
+	serial_input(&uart, (const uint8_t *)"ab", 2);
+	out(MCR, 0x18); /* loopback: MSR now mirrors MCR's outputs */
+	serial_save(&uart, &st);
+	cr_assert_eq(serial_restore(&uart, &st), 0);
+	cr_assert_eq(in(LSR), LSR_DR | LSR_THRE | LSR_TEMT);
+	cr_assert_eq(in(MSR), 0x80, "OUT2 looped back to DCD");
 }

@@ -14,6 +14,7 @@
 
 #include <criterion/criterion.h>
 
+#include "tests/unit/helpers.h"
 #include "tests/unit/virtio_driver.h"
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/util/log.h"
@@ -664,7 +665,7 @@ Test(virtio_mmio, save_then_restore_round_trips_the_transport_and_its_queues)
 	memset(&other, 0, sizeof(other));
 	cr_assert_eq(virtio_mmio_init(&other.t, &fake_ops, &other, &mem, NULL, -1, 0xc0001000, 5,
 				      &err), 0);
-	cr_assert_eq(virtio_mmio_restore(&other.t, &st), 0);
+	cr_assert_eq(virtio_mmio_restore(&other.t, &st, &err), 0);
 	cr_assert_eq(mmio_read32(&other.t, MMIO_STATUS), S_ACK | S_DRV | S_FOK | S_DOK);
 	cr_assert_eq(other.t.driver_features, OFFER);
 	cr_assert_eq(other.t.queue_sel, 1);
@@ -687,15 +688,22 @@ Test(virtio_mmio, save_then_restore_round_trips_the_transport_and_its_queues)
 	virtio_mmio_destroy(&other.t);
 }
 
+/* A running device's saved state; the device is then reset, so a refusal leaves status 0. */
+static void save_running_then_reset(struct virtio_mmio_state *st)
+{
+	bring_up();
+	virtio_mmio_save(t, st);
+	mmio_write32(t, MMIO_STATUS, 0);
+}
+
 Test(virtio_mmio, restore_refuses_driver_features_outside_the_offer)
 {
 	struct virtio_mmio_state st;
+	struct err_buf err;
 
-	bring_up();
-	virtio_mmio_save(t, &st);
-	mmio_write32(t, MMIO_STATUS, 0);
+	save_running_then_reset(&st);
 	st.driver_features |= VIRTIO_BIT(2);
-	cr_assert_eq(virtio_mmio_restore(t, &st), -EINVAL);
+	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err, "outside the offer");
 	cr_assert_eq(status(), 0, "a refused state changes nothing");
 	cr_assert_not(t->queues[0].ready);
 }
@@ -707,19 +715,125 @@ Test(virtio_mmio, restore_refuses_an_activated_device_without_driver_ok)
 	bring_up();
 	virtio_mmio_save(t, &st);
 	st.status &= ~(uint32_t)S_DOK;
-	cr_assert_eq(virtio_mmio_restore(t, &st), -EINVAL);
+	cr_assert_eq(virtio_mmio_restore(t, &st, NULL), -EINVAL);
 }
 
 Test(virtio_mmio, restore_refuses_a_ready_queue_with_invalid_rings)
 {
 	struct virtio_mmio_state st;
 
-	bring_up();
-	virtio_mmio_save(t, &st);
-	mmio_write32(t, MMIO_STATUS, 0);
+	save_running_then_reset(&st);
 	st.queues[1].avail_gpa = RAM_SIZE;
-	cr_assert_eq(virtio_mmio_restore(t, &st), -EINVAL);
+	cr_assert_eq(virtio_mmio_restore(t, &st, NULL), -EINVAL);
 	cr_assert_eq(status(), 0);
+}
+
+/* Only the status bits write_status keeps (undefined ones are dropped) and NEEDS_RESET. */
+Test(virtio_mmio, restore_refuses_a_status_with_bits_the_transport_never_keeps)
+{
+	static const uint32_t undefined[] = { 0x10, 0x20, 0x100, 0x80000000u };
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	save_running_then_reset(&st);
+	for (unsigned int i = 0; i < 4; i++) {
+		struct virtio_mmio_state bad = st;
+
+		bad.status |= undefined[i];
+		cr_assert_fails_with(virtio_mmio_restore(t, &bad, &err), -EINVAL, err,
+				     "undefined bits");
+		cr_assert_eq(status(), 0, "a refused state changes nothing");
+	}
+}
+
+/* write_status never sets DRIVER_OK before FEATURES_OK (3.1.1). */
+Test(virtio_mmio, restore_refuses_driver_ok_without_features_ok)
+{
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	save_running_then_reset(&st);
+	st.status &= ~(uint32_t)S_FOK;
+	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err,
+			     "DRIVER_OK without FEATURES_OK");
+	cr_assert_eq(status(), 0);
+}
+
+/* set_features_ok refuses a driver that did not accept VERSION_1 (no legacy drivers). */
+Test(virtio_mmio, restore_refuses_features_ok_without_version_1)
+{
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	save_running_then_reset(&st);
+	st.driver_features &= ~VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err, "VERSION_1");
+	cr_assert_eq(status(), 0);
+}
+
+/* set_features_ok gives every queue the negotiated EVENT_IDX and INDIRECT_DESC. */
+Test(virtio_mmio, restore_refuses_queue_flags_that_disagree_with_the_driver_features)
+{
+	struct virtio_mmio_state st, bad;
+	struct err_buf err;
+
+	driver_negotiate(t, OFFER & ~VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC));
+	driver_setup_queue(t, 0, &vq0);
+	mmio_write32(t, MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	virtio_mmio_save(t, &st);
+	cr_assert(st.queues[1].event_idx && !st.queues[1].indirect);
+
+	bad = st;
+	bad.queues[0].indirect = 1;
+	cr_assert_fails_with(virtio_mmio_restore(t, &bad, &err), -EINVAL, err,
+			     "queue 0: INDIRECT_DESC on, but the driver features lack it");
+	cr_assert_not(t->queues[0].indirect, "a refused state changes nothing");
+	bad = st;
+	bad.queues[1].event_idx = 0;
+	cr_assert_fails_with(virtio_mmio_restore(t, &bad, &err), -EINVAL, err,
+			     "queue 1: EVENT_IDX off, but the driver features have it");
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+}
+
+/* Until FEATURES_OK no feature is in force: the queues' flags are still clear. */
+Test(virtio_mmio, restore_refuses_queue_flags_before_features_ok)
+{
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	driver_negotiate(t, 0);
+	mmio_write32(t, MMIO_DRIVER_FEAT_SEL, 0);
+	mmio_write32(t, MMIO_DRIVER_FEATURES, (uint32_t)OFFER_LOW);
+	virtio_mmio_save(t, &st);
+	cr_assert_eq(st.status & S_FOK, 0);
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+	st.queues[0].event_idx = 1;
+	cr_assert_fails_with(virtio_mmio_restore(t, &st, &err), -EINVAL, err,
+			     "queue 0: EVENT_IDX on before FEATURES_OK");
+}
+
+/* What a driver and the device can reach is accepted, the odd ones included. */
+Test(virtio_mmio, restore_accepts_failed_and_needs_reset_in_any_phase)
+{
+	struct virtio_mmio_state st;
+	struct err_buf err;
+
+	mmio_write32(t, MMIO_QUEUE_NUM, 3); /* before any other bit: NEEDS_RESET alone */
+	virtio_mmio_save(t, &st);
+	cr_assert_eq(st.status, VIRTIO_STATUS_NEEDS_RESET);
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+	mmio_write32(t, MMIO_STATUS, 0);
+	mmio_write32(t, MMIO_STATUS, VIRTIO_STATUS_FAILED); /* a driver giving up at once */
+	virtio_mmio_save(t, &st);
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
+	mmio_write32(t, MMIO_STATUS, 0);
+	bring_up();
+	virtio_mmio_needs_reset(t);
+	mmio_write32(t, MMIO_STATUS, status() | VIRTIO_STATUS_FAILED);
+	virtio_mmio_save(t, &st);
+	cr_assert_eq(st.status, S_ACK | S_DRV | S_FOK | S_DOK | VIRTIO_STATUS_NEEDS_RESET |
+					VIRTIO_STATUS_FAILED);
+	cr_assert_eq(virtio_mmio_restore(t, &st, &err), 0, "%s", err.msg);
 }
 
 /* ---- activation and reset: recorded on the vCPU, settled on the VMM thread ---- */
@@ -859,7 +973,7 @@ static void expect_restorable(void)
 		     "status 0x%x saved", st.status);
 	cr_assert_eq(st.driver_features & ~OFFER, 0, "features 0x%llx saved",
 		     (unsigned long long)st.driver_features);
-	cr_assert_eq(virtio_mmio_restore(t, &st), 0);
+	cr_assert_eq(virtio_mmio_restore(t, &st, NULL), 0);
 }
 
 Test(virtio_mmio, a_queue_size_that_is_no_power_of_two_is_not_kept)

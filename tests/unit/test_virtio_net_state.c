@@ -201,3 +201,16 @@ Test(virtio_net_snapshot, features_outside_the_offer_are_refused)
 	cr_assert_fails_with(virtio_net_restore(net, &st, &err), -EINVAL, err,
 			     "invalid virtio state");
 }
+
+/* virtio-net never offers INDIRECT_DESC: a state file cannot turn the indirect walk on. */
+Test(virtio_net_snapshot, queues_walking_indirect_tables_are_refused)
+{
+	struct virtio_net_state st;
+
+	start(BASE_FEATURES);
+	virtio_net_save(net, &st);
+	st.transport.queues[VIRTIO_NET_TXQ].indirect = 1;
+	cr_assert_fails_with(virtio_net_restore(net, &st, &err), -EINVAL, err,
+			     "queue 1: INDIRECT_DESC on, but the driver features lack it");
+	cr_assert_not(net->transport.queues[VIRTIO_NET_TXQ].indirect);
+}

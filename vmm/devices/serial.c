@@ -39,6 +39,10 @@
 #define MSR_RI  0x40
 #define MSR_DCD 0x80
 
+/* What LSR and MSR hold for good: a transmitter always empty, a modem always there. */
+#define SERIAL_LSR (LSR_THRE | LSR_TEMT)
+#define SERIAL_MSR (MSR_DCD | MSR_DSR | MSR_CTS)
+
 /* 115200 baud divisor, the power-on default Linux expects to read back. */
 #define DEFAULT_DIVISOR 12
 
@@ -235,8 +239,8 @@ int serial_init(struct serial *s, int out_fd, int irq_fd)
 	s->dll = DEFAULT_DIVISOR;
 	s->lcr = 0x03; /* 8N1 */
 	s->mcr = 0x08; /* OUT2: interrupts routed to the PIC */
-	s->lsr = LSR_THRE | LSR_TEMT;
-	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
+	s->lsr = SERIAL_LSR;
+	s->msr = SERIAL_MSR;
 	s->thr_empty_pending = 0;
 	return 0;
 }
@@ -312,6 +316,16 @@ int serial_restore(struct serial *s, const struct serial_state *st)
 {
 	if ((st->ier & ~IER_MASK) || (st->mcr & ~MCR_MASK) || st->thr_empty_pending > 1 ||
 	    st->rx_count > SERIAL_RX_FIFO_SIZE)
+		return -EINVAL;
+	/*
+	 * The UART never changes its stored LSR and MSR after serial_init: data
+	 * ready is derived from the FIFO and loopback's MSR from MCR when read.
+	 * So the only values it can save are the power-on ones, and anything
+	 * else (data ready with an empty FIFO, a modem line down) is refused
+	 * rather than recomputed: a state that differs here was not saved by
+	 * this UART, and restore keeps every field it accepts.
+	 */
+	if (st->lsr != SERIAL_LSR || st->msr != SERIAL_MSR)
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	s->ier = st->ier;

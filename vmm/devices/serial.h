@@ -52,7 +52,11 @@ void serial_stats(struct serial *s, const struct device_stats_writer *w);
 
 /* Snapshots: the saved form is struct serial_state (serial_state.h). */
 void serial_save(struct serial *s, struct serial_state *st);
-/* Rejects a state no guest could have produced (bits a register never holds, FIFO overrun). */
+/*
+ * Rejects (-EINVAL, nothing changed) a state the UART could not have saved:
+ * bits a register never holds, a FIFO overrun, LSR or MSR other than the
+ * fixed values it keeps (serial.c).
+ */
 int serial_restore(struct serial *s, const struct serial_state *st);
 
 #endif

@@ -540,6 +540,9 @@ void virtio_blk_save(struct virtio_blk *blk, struct virtio_blk_state *st)
 int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st,
 		       struct err_buf *err)
 {
+	struct err_buf why;
+	int ret;
+
 	if (strncmp(st->drive_id, blk->drive_id, sizeof(st->drive_id)) != 0)
 		return err_set(err, -EINVAL, "drive \"%s\": snapshot is of drive \"%.64s\"",
 			       blk->drive_id, st->drive_id);
@@ -549,8 +552,10 @@ int virtio_blk_restore(struct virtio_blk *blk, const struct virtio_blk_state *st
 			       blk->drive_id,
 			       (unsigned long long)(blk->file.size / BLOCK_SECTOR_SIZE),
 			       (unsigned long long)st->capacity_sectors);
-	if (virtio_mmio_restore(&blk->transport, &st->transport))
-		return err_set(err, -EINVAL, "drive \"%s\": invalid virtio state", blk->drive_id);
+	ret = virtio_mmio_restore(&blk->transport, &st->transport, &why);
+	if (ret)
+		return err_set(err, ret, "drive \"%s\": invalid virtio state: %s", blk->drive_id,
+			       why.msg);
 	/* A turn the snapshot cut short (or a kick still in its eventfd) goes on after the load. */
 	if (blk->resume_fd >= 0 && blk->transport.activated)
 		event_notify(blk->resume_fd);

@@ -569,18 +569,17 @@ void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st)
 	pthread_mutex_unlock(&t->lock);
 }
 
-int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st)
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st,
+			struct err_buf *err)
 {
 	struct virtq queues[VIRTIO_MAX_QUEUES];
-	uint64_t offered = t->ops->features(t->dev);
-	int ret = 0;
+	int ret = virtio_mmio_state_check(st, t->ops->features(t->dev), err);
 
-	if (st->driver_features & ~offered)
-		return -EINVAL;
-	if (st->activated && !(st->status & VIRTIO_STATUS_DRIVER_OK))
-		return -EINVAL;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES && !ret; i++)
-		ret = virtq_restore(&queues[i], &st->queues[i], t->mem);
+		if (virtq_restore(&queues[i], &st->queues[i], t->mem))
+			ret = err_set(err, -EINVAL, "queue %u: size %u is not a power of two in 1..%u, "
+				      "or the queue is ready with rings outside guest RAM",
+				      i, st->queues[i].size, VIRTQ_MAX_SIZE);
 	if (ret)
 		return ret;
 

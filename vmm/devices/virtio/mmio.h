@@ -134,9 +134,13 @@ void virtio_mmio_settle(struct virtio_mmio *t);
 /* The same with the lock held (a device's own VMM-thread handlers). */
 void virtio_mmio_settle_locked(struct virtio_mmio *t);
 
-/* Snapshots: the saved form is struct virtio_mmio_state (mmio_state.h). */
+/*
+ * Snapshots: the saved form is struct virtio_mmio_state (mmio_state.h).
+ * Restore checks it (virtio_mmio_state_check, and the rings against guest
+ * RAM) before changing anything; a refusal (-EINVAL) says why in @err.
+ */
 void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st);
-/* Validates against the device's offer and guest RAM before changing anything. */
-int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st);
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st,
+			struct err_buf *err);
 
 #endif

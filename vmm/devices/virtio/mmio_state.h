@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vmm/devices/virtio/queue_state.h"
+#include "vmm/util/error.h"
 
 #define VIRTIO_MAX_QUEUES 2
 
@@ -20,5 +21,13 @@ struct virtio_mmio_state {
 	uint8_t activated;
 	struct virtq_state queues[VIRTIO_MAX_QUEUES];
 };
+
+/*
+ * 0 if @st is a state a transport whose device offers @offered could have
+ * saved (its queues' rings aside: they need guest RAM, virtq_restore checks
+ * them); else -EINVAL with the reason in @err. Any thread: pure.
+ */
+int virtio_mmio_state_check(const struct virtio_mmio_state *st, uint64_t offered,
+			    struct err_buf *err);
 
 #endif

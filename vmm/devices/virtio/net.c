@@ -248,7 +248,8 @@ int virtio_net_restore(struct virtio_net *net, const struct virtio_net_state *st
 {
 	struct virtio_mmio *t = &net->transport;
 	char want[18] = "none", got[18] = "none";
-	int ret = 0;
+	struct err_buf why;
+	int ret;
 
 	if (strncmp(st->iface_id, net->iface_id, sizeof(st->iface_id)) != 0)
 		return err_set(err, -EINVAL, "network interface %s: snapshot is of interface %.64s",
@@ -266,9 +267,10 @@ int virtio_net_restore(struct virtio_net *net, const struct virtio_net_state *st
 	if (st->mtu != net->mtu)
 		return err_set(err, -EINVAL, "network interface %s: mtu is %u, the snapshot's %u",
 			       net->iface_id, net->mtu, st->mtu);
-	if (virtio_mmio_restore(t, &st->transport))
-		return err_set(err, -EINVAL, "network interface %s: invalid virtio state",
-			       net->iface_id);
+	ret = virtio_mmio_restore(t, &st->transport, &why);
+	if (ret)
+		return err_set(err, ret, "network interface %s: invalid virtio state: %s",
+			       net->iface_id, why.msg);
 
 	pthread_mutex_lock(&t->lock);
 	net->active = false;
