@@ -73,10 +73,8 @@ static void complete(struct virtio_blk *blk, uint16_t head, uint64_t status_gpa,
 		virtio_mmio_needs_reset(t);
 }
 
-/*
- * A request the device cannot serve as built: one line per LOG_RATELIMIT_SECONDS
- * for all. NEEDS_RESET does not bound them: a driver resets and sends the next.
- */
+/* Unservable requests: one line per LOG_RATELIMIT_SECONDS for all (NEEDS_RESET
+ * bounds nothing: a driver resets and sends the next). */
 static void warn_bad_request(struct virtio_blk *blk, uint16_t head, const char *what)
 {
 	unsigned long suppressed;
