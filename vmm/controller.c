@@ -139,6 +139,12 @@ static void put_machine_config(struct controller *c, const struct machine_config
 	struct machine_config defaults;
 	struct err_buf err;
 
+	/* Firecracker's answer to a PATCH that names no field, `{}`. */
+	if (patch && !(u->has_vcpu_count || u->has_mem_size_mib || u->has_smt ||
+		       u->has_track_dirty_pages || u->has_huge_pages || u->has_cpu_template)) {
+		api_response_error(resp, 400, "Empty PATCH request.");
+		return;
+	}
 	machine_config_init(&defaults);
 	if (machine_config_apply(patch ? &c->vmm->config.machine : &defaults, u,
 				 &c->vmm->config.machine, &err)) {

@@ -53,7 +53,8 @@ int drive_config_parse(json_t *obj, struct drive_config *out, struct err_buf *er
 	}
 	if (!ret)
 		ret = fields_get_bool(obj, sec, "is_root_device", &d.is_root_device, err);
-	if (!ret)
+	/* An Option in Firecracker: null (firecracker-go-sdk's unset field) is false. */
+	if (!ret && !json_is_null(json_object_get(obj, "is_read_only")))
 		ret = fields_get_bool(obj, sec, "is_read_only", &d.is_read_only, err);
 	if (!ret)
 		ret = fields_get_string(obj, sec, "partuuid", false, &d.partuuid, err);

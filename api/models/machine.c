@@ -53,6 +53,7 @@ int machine_config_parse(json_t *obj, bool patch, struct machine_config_update *
 	u.has_smt = json_object_get(obj, "smt") != NULL;
 	u.has_track_dirty_pages = json_object_get(obj, "track_dirty_pages") != NULL;
 	u.has_huge_pages = json_object_get(obj, "huge_pages") != NULL;
+	u.has_cpu_template = tmpl != NULL;
 	*out = u;
 	return 0;
 }

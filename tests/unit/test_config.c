@@ -506,6 +506,20 @@ Test(config_drives_rejects, missing_is_root_device)
 			       "drive \"rootfs\": missing field `is_root_device`");
 }
 
+/* firecracker-go-sdk's models.Drive sends null for an unset is_read_only (an Option in Firecracker). */
+Test(config_drives, is_read_only_null_means_writable)
+{
+	parse_ok(ROOTFS_WITH(", \"is_read_only\": null"));
+	cr_assert_not(cfg.drives[0].is_read_only);
+}
+
+Test(config_drives_rejects, is_root_device_null)
+{
+	assert_drives_rejected(WITH_DRIVES("{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\","
+					   " \"is_root_device\": null}"),
+			       "drive \"rootfs\".is_root_device: expected true or false");
+}
+
 Test(config_drives_rejects, is_read_only_that_is_not_a_bool)
 {
 	assert_drives_rejected(ROOTFS_WITH(", \"is_read_only\": \"yes\""),

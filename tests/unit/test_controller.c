@@ -201,6 +201,19 @@ Test(controller, patch_machine_config_keeps_what_it_does_not_name)
 	cr_assert_eq(vmm.config.machine.mem_size_mib, 256);
 }
 
+/* Firecracker: a PATCH naming no field is "Empty PATCH request.", not a no-op 204. */
+Test(controller, patch_machine_config_of_nothing_is_an_empty_patch)
+{
+	int status;
+	char *msg = fault(API_PATCH_MACHINE_CONFIG, NULL, "{}", &status);
+
+	cr_assert_eq(status, 400);
+	cr_assert_str_eq(msg, "Empty PATCH request.");
+	free(msg);
+	cr_assert_eq(serve(API_PATCH_MACHINE_CONFIG, NULL, "{\"cpu_template\": \"None\"}", NULL), 204,
+		     "a field that changes nothing still names one");
+}
+
 Test(controller, bad_machine_config_leaves_the_old_one)
 {
 	int status;

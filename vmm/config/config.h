@@ -135,6 +135,7 @@ void net_config_free(struct net_config *n);
 struct machine_config_update {
 	struct machine_config v;
 	bool has_vcpu_count, has_mem_size_mib, has_smt, has_track_dirty_pages, has_huge_pages;
+	bool has_cpu_template; /* only "None" is taken, but it counts as a field */
 };
 
 /*
