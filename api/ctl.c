@@ -23,7 +23,7 @@
 #define EXIT_API 1
 #define EXIT_CONNECTION 2
 #define EXIT_USAGE 153
-#define DEFAULT_SOCKET "/run/ignis.socket"
+#define DEFAULT_SOCKET "/run/firecracker.socket" /* ignis's default, which is Firecracker's */
 
 struct ctl {
 	const char *socket_path;

@@ -14,6 +14,7 @@
 #include "vmm/devices/serial.h"
 #include "vmm/machine/devices.h"
 #include "vmm/machine/vm.h"
+#include "vmm/util/log.h"
 #include "vmm/vmm.h"
 
 void metrics_init(struct metrics *m, uint64_t startup_us, uint64_t startup_cpu_us)
@@ -26,11 +27,11 @@ void metrics_init(struct metrics *m, uint64_t startup_us, uint64_t startup_cpu_u
 
 int metrics_open(struct metrics *m, const char *path, struct err_buf *err)
 {
-	/* O_NONBLOCK: a FIFO nobody reads must not stall the VMM; the line is lost and counted. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0600);
+	/* A FIFO nobody reads must not stall the VMM: the line is lost and counted. */
+	int fd = log_sink_open(path);
 
 	if (fd < 0)
-		return err_set(err, -errno, "metrics_path %s: %s", path, strerror(errno));
+		return err_set(err, fd, "metrics_path %s: %s", path, strerror(-fd));
 	m->fd = fd;
 	return 0;
 }

@@ -28,6 +28,7 @@ cfg() { printf '%s' "$1" >"$work/vm.json"; echo "$work/vm.json"; }
 
 expect "--version prints the version" 0 '^ignis v[0-9]+\.[0-9]+\.[0-9]+' -- --version
 expect "--help prints usage" 0 'Usage: ignis' -- --help
+expect "--help names Firecracker's default API socket" 0 "default /run/firecracker.socket" -- --help
 expect "--snapshot-version prints the format version" 0 '^2\.0$' -- --snapshot-version
 expect "--describe-snapshot of a missing file" 1 "cannot open .*nope.state" -- --describe-snapshot "$work/nope.state"
 printf 'IGNS is not how this starts' >"$work/junk.state"
@@ -74,6 +75,27 @@ if [ -e "$work/pre.sock" ]; then
 	echo "FAIL: a failed --prewarm left an API socket behind"; fail=$((fail + 1))
 else
 	echo "PASS: a failed --prewarm never opened its API socket"; pass=$((pass + 1))
+fi
+
+# --id as Firecracker's: 1 to 64 of A-Z, a-z, 0-9 and '-'.
+expect "--id with a slash is an argument error" 153 "invalid --id .a/b." -- --id a/b --no-api --config-file x
+expect "--id of 65 characters is an argument error" 153 "invalid --id" -- --id "$(printf 'a%.0s' $(seq 65))" --no-api --config-file x
+expect "empty --id is an argument error" 153 "invalid --id" -- --id "" --no-api --config-file x
+expect "--id of 64 characters is taken" 152 "config file .*nope-id.json" -- --id "$(printf 'b%.0s' $(seq 64))" --no-api --config-file "$work/nope-id.json"
+
+# Log and metrics FIFOs nobody reads yet open at once, as Firecracker's
+# (read-write, non-blocking): the run goes on to the config file's error.
+mkfifo "$work/metrics.fifo" "$work/log.fifo"
+expect "--metrics-path FIFO without a reader opens at once" 152 "missing-for-fifo.json" -- \
+	--metrics-path "$work/metrics.fifo" --no-api --config-file "$work/missing-for-fifo.json"
+timeout 10 "$ignis" --log-path "$work/log.fifo" --no-api --config-file "$work/missing-for-fifo.json" \
+	</dev/null >/dev/null 2>&1
+rc=$?
+if [ $rc = 152 ]; then
+	echo "PASS: --log-path FIFO without a reader opens at once (exit 152 for the config)"; pass=$((pass + 1))
+else
+	echo "FAIL: --log-path FIFO without a reader: want exit 152, got $rc (124: blocked in open)"
+	fail=$((fail + 1))
 fi
 
 echo "$pass passed, $fail failed"

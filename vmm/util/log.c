@@ -57,17 +57,23 @@ void log_configure(enum log_level level, FILE *out, bool show_level, bool show_o
 	pthread_mutex_unlock(&log_cfg.lock);
 }
 
+int log_sink_open(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
+
+	return fd < 0 ? -errno : fd;
+}
+
 int log_reconfigure(const char *path, enum log_level level, bool show_level, bool show_origin,
 		    struct err_buf *err)
 {
 	FILE *out = NULL, *old = NULL;
 
 	if (path) {
-		/* Non-blocking so a FIFO without a reader cannot stall the VMM. */
-		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0600);
+		int fd = log_sink_open(path);
 
 		if (fd < 0)
-			return err_set(err, -errno, "log_path %s: %s", path, strerror(errno));
+			return err_set(err, fd, "log_path %s: %s", path, strerror(-fd));
 		out = fdopen(fd, "a");
 		if (!out) {
 			close(fd);

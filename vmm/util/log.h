@@ -25,6 +25,15 @@ enum log_level {
 /* Parses Firecracker's level names, case-insensitively. Returns 0 or -EINVAL. */
 int log_level_parse(const char *name, enum log_level *out);
 
+/*
+ * Opens @path for log or metrics lines as Firecracker does: read-write,
+ * non-blocking, appending, created if missing (0600). Read-write so a FIFO
+ * nobody reads yet opens at once (write-only would fail with ENXIO, or
+ * block without O_NONBLOCK); non-blocking so a stalled reader costs lines,
+ * never a stall. Returns the fd or -errno.
+ */
+int log_sink_open(const char *path);
+
 /* Configure before any thread starts. @out NULL means stderr. */
 void log_configure(enum log_level level, FILE *out, bool show_level, bool show_origin);
 
