@@ -284,12 +284,30 @@ static int setup_controller(const struct cli *cli, struct vmm *vmm, uint64_t sta
 }
 
 /* --config-file: configures and starts the microVM. 0 or -errno. */
+/* The config file's logger and metrics sections, as PUT /logger and PUT /metrics. */
+static int apply_extras(const struct config_file_extras *ex, struct controller *controller,
+			struct err_buf *err)
+{
+	const struct logger_command *l = &ex->logger;
+	int ret = 0;
+
+	if (ex->has_logger)
+		ret = log_reconfigure(l->log_path, l->level, l->show_level, l->show_origin, err);
+	if (!ret && ex->has_metrics)
+		ret = controller_set_metrics(controller, ex->metrics.metrics_path, err);
+	return ret;
+}
+
 static int start_from_config(const struct cli *cli, struct vmm *vmm, struct controller *controller)
 {
+	struct config_file_extras extras = { 0 };
 	struct err_buf err = { "" };
 	int ret;
 
-	ret = vm_config_parse_file(&vmm->config, cli->config_file, &err);
+	ret = vm_config_parse_file_ext(&vmm->config, &extras, cli->config_file, &err);
+	if (!ret)
+		ret = apply_extras(&extras, controller, &err);
+	config_file_extras_free(&extras);
 	if (ret) {
 		pr_err("bad configuration: %s", err.msg);
 		return ret;

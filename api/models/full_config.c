@@ -20,8 +20,39 @@
 /* Top-level keys of Firecracker's config file that ignis does not serve yet. */
 static const char *const unsupported_sections[] = {
 	"balloon", "vsock", "entropy", "pmem",
-	"memory-hotplug", "mmds-config", "logger", "metrics", "cpu-config",
+	"memory-hotplug", "mmds-config", "cpu-config",
 };
+
+void config_file_extras_free(struct config_file_extras *ex)
+{
+	free(ex->logger.log_path);
+	free(ex->metrics.metrics_path);
+	memset(ex, 0, sizeof(*ex));
+}
+
+/* "logger" and "metrics": the API's parsers; null is an absent section. */
+static int parse_extras(json_t *root, struct config_file_extras *ex, struct err_buf *err)
+{
+	json_t *logger = json_object_get(root, "logger");
+	json_t *metrics = json_object_get(root, "metrics");
+	struct err_buf why;
+
+	if (logger && !json_is_null(logger)) {
+		if (!json_is_object(logger))
+			return fail(err, "logger: expected an object");
+		if (logger_command_parse(logger, &ex->logger, &why))
+			return fail(err, "%s", why.msg); /* it names "logger" already */
+		ex->has_logger = true;
+	}
+	if (metrics && !json_is_null(metrics)) {
+		if (!json_is_object(metrics))
+			return fail(err, "metrics: expected an object");
+		if (metrics_command_parse(metrics, &ex->metrics, &why))
+			return fail(err, "%s", why.msg);
+		ex->has_metrics = true;
+	}
+	return 0;
+}
 
 static int parse_drives(json_t *arr, struct vm_config *cfg, struct err_buf *err)
 {
@@ -85,7 +116,7 @@ static int parse_nets(json_t *arr, struct vm_config *cfg, struct err_buf *err)
 static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 {
 	static const char *const keys[] = { "boot-source", "machine-config", "serial", "drives",
-					    "network-interfaces" };
+					    "network-interfaces", "logger", "metrics" };
 	const char *key;
 	json_t *val;
 	int ret;
@@ -146,8 +177,10 @@ static int parse_root(json_t *root, struct vm_config *cfg, struct err_buf *err)
 	return 0;
 }
 
-int vm_config_parse(struct vm_config *cfg, const char *json, struct err_buf *err)
+int vm_config_parse_ext(struct vm_config *cfg, struct config_file_extras *ex, const char *json,
+			struct err_buf *err)
 {
+	struct config_file_extras extras = { 0 };
 	struct vm_config tmp;
 	json_error_t jerr;
 	json_t *root;
@@ -161,20 +194,38 @@ int vm_config_parse(struct vm_config *cfg, const char *json, struct err_buf *err
 	/* Parse into a scratch copy so a bad file leaves @cfg as it was. */
 	vm_config_init(&tmp);
 	ret = parse_root(root, &tmp, err);
+	if (!ret)
+		ret = parse_extras(root, &extras, err);
 	json_decref(root);
 	if (ret) {
 		vm_config_free(&tmp);
+		config_file_extras_free(&extras);
 		return ret;
 	}
 	vm_config_free(cfg);
 	*cfg = tmp;
+	if (ex)
+		*ex = extras;
+	else
+		config_file_extras_free(&extras);
 	return 0;
+}
+
+int vm_config_parse(struct vm_config *cfg, const char *json, struct err_buf *err)
+{
+	return vm_config_parse_ext(cfg, NULL, json, err);
 }
 
 /* A microVM's whole description is a few KiB; 1 MiB leaves room for comments and base64. */
 #define CONFIG_FILE_MAX (1 << 20)
 
 int vm_config_parse_file(struct vm_config *cfg, const char *path, struct err_buf *err)
+{
+	return vm_config_parse_file_ext(cfg, NULL, path, err);
+}
+
+int vm_config_parse_file_ext(struct vm_config *cfg, struct config_file_extras *ex,
+			     const char *path, struct err_buf *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -204,7 +255,7 @@ int vm_config_parse_file(struct vm_config *cfg, const char *path, struct err_buf
 	fclose(f);
 	fclose(mem);
 	if (!ret)
-		ret = vm_config_parse(cfg, buf, err);
+		ret = vm_config_parse_ext(cfg, ex, buf, err);
 	free(buf);
 	return ret;
 }

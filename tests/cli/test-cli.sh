@@ -83,6 +83,24 @@ expect "--id of 65 characters is an argument error" 153 "invalid --id" -- --id "
 expect "empty --id is an argument error" 153 "invalid --id" -- --id "" --no-api --config-file x
 expect "--id of 64 characters is taken" 152 "config file .*nope-id.json" -- --id "$(printf 'b%.0s' $(seq 64))" --no-api --config-file "$work/nope-id.json"
 
+# The config file's logger and metrics sections are applied as PUT /logger
+# and PUT /metrics (Kata and flintlock always write them): the start's error
+# lands in the log file, the metrics file is created.
+cfg_lm=$(cfg "{\"boot-source\": {\"kernel_image_path\": \"$work/no-vmlinux\"},
+ \"logger\": {\"log_path\": \"$work/cfg.log\", \"level\": \"Info\", \"show_level\": true},
+ \"metrics\": {\"metrics_path\": \"$work/cfg.metrics\"}}")
+timeout 10 "$ignis" --no-api --config-file "$cfg_lm" </dev/null >/dev/null 2>&1
+rc=$?
+if [ $rc = 152 ] && grep -q '\[Error\].*no-vmlinux' "$work/cfg.log" 2>/dev/null && [ -e "$work/cfg.metrics" ]; then
+	echo "PASS: config file logger and metrics sections are applied"; pass=$((pass + 1))
+else
+	echo "FAIL: config file logger/metrics: want exit 152, the error in cfg.log, cfg.metrics; got $rc:"
+	sed 's/^/    /' "$work/cfg.log" 2>/dev/null | head -3
+	fail=$((fail + 1))
+fi
+expect "a logger section with a bad level is refused" 152 "logger.level: expected one of" -- \
+	--no-api --config-file "$(cfg '{"logger": {"level": "Loud"}}')"
+
 # Log and metrics FIFOs nobody reads yet open at once, as Firecracker's
 # (read-write, non-blocking): the run goes on to the config file's error.
 mkfifo "$work/metrics.fifo" "$work/log.fifo"

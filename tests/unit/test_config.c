@@ -234,6 +234,32 @@ Test(config_rejects, unsupported_section)
 	assert_rejected("{\"vsock\": {}}", "vsock: not supported");
 }
 
+/* Kata and flintlock write both sections into every config file. */
+Test(config, logger_and_metrics_sections_are_taken_as_the_apis_bodies)
+{
+	struct config_file_extras ex;
+	int ret = vm_config_parse_ext(&cfg, &ex,
+				      "{\"logger\": {\"log_path\": \"/l.log\", \"level\": \"Warning\","
+				      " \"show_level\": true}, \"metrics\": {\"metrics_path\": \"/m\"}}",
+				      &err);
+
+	cr_assert_eq(ret, 0, "%s", err.msg);
+	cr_assert(ex.has_logger && ex.has_metrics);
+	cr_assert_str_eq(ex.logger.log_path, "/l.log");
+	cr_assert_eq(ex.logger.level, LOG_WARN);
+	cr_assert(ex.logger.show_level);
+	cr_assert_str_eq(ex.metrics.metrics_path, "/m");
+	config_file_extras_free(&ex);
+	parse_ok("{\"logger\": null, \"metrics\": null}");
+}
+
+Test(config_rejects, bad_logger_and_metrics_sections)
+{
+	assert_rejected("{\"logger\": {\"level\": \"Loud\"}}", "logger.level: expected one of");
+	assert_rejected("{\"logger\": 1}", "logger: expected an object");
+	assert_rejected("{\"metrics\": {}}", "metrics: missing field `metrics_path`");
+}
+
 /* ---- refused: missing keys ---- */
 
 Test(config_rejects, missing_kernel_image_path)
