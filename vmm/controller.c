@@ -424,6 +424,7 @@ static void serve_command(struct controller *c, const struct api_request *req,
 		break;
 	case CMD_SNAPSHOT_LOAD:
 		controller_snapshot_load(c->vmm, &c->metrics, &cmd->u.load, resp);
+		resp->deprecation = cmd->u.load.deprecated;
 		break;
 	case CMD_SNAPSHOT_REWIND:
 		controller_snapshot_rewind(c->vmm, &cmd->u.rewind, resp);

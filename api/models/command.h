@@ -73,6 +73,7 @@ struct snapshot_load_command {
 	int huge_pages;  /* an enum huge_pages, or -1: the snapshot's ("Snapshot", absent) */
 	bool track_dirty_pages; /* track_dirty_pages or the deprecated enable_diff_snapshots */
 	bool resume_vm;
+	bool deprecated; /* mem_file_path or enable_diff_snapshots: `Deprecation: true` */
 	char *working_set_path; /* ignis extension: pages to populate before the vCPUs run */
 	unsigned int nr_overrides;
 	struct {

@@ -153,6 +153,7 @@ int snapshot_load_parse(json_t *obj, struct snapshot_load_command *out, struct e
 		ret = dup_to(&out->working_set_path, ws_path, err);
 	out->track_dirty_pages = json_is_true(track) || json_is_true(diff);
 	out->resume_vm = json_is_true(resume);
+	out->deprecated = mem_path || diff; /* as Firecracker flags them */
 	return ret;
 }
 

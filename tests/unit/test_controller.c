@@ -201,6 +201,33 @@ Test(controller, patch_machine_config_keeps_what_it_does_not_name)
 	cr_assert_eq(vmm.config.machine.mem_size_mib, 256);
 }
 
+/* Firecracker's `Deprecation: true` for a load naming mem_file_path or enable_diff_snapshots. */
+static bool load_deprecation(const char *body)
+{
+	struct api_request req = { .action = API_PUT_SNAPSHOT_LOAD };
+	struct api_response resp = { 0 };
+	bool dep;
+
+	req.body = json_loads(body, 0, NULL);
+	cr_assert_not_null(req.body);
+	cr_assert_eq(api_request_decode(&req), 0);
+	controller_handle(&ctl, &req, &resp);
+	cr_assert_eq(resp.status, 400, "the files do not exist");
+	dep = resp.deprecation;
+	api_request_release(&req);
+	api_response_release(&resp);
+	return dep;
+}
+
+Test(controller, a_load_with_deprecated_fields_is_flagged)
+{
+	cr_assert(load_deprecation("{\"snapshot_path\": \"/no/s\", \"mem_file_path\": \"/no/m\"}"));
+	cr_assert(load_deprecation("{\"snapshot_path\": \"/no/s\", \"enable_diff_snapshots\": true,"
+				   " \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"/no/m\"}}"));
+	cr_assert_not(load_deprecation("{\"snapshot_path\": \"/no/s\", \"mem_backend\":"
+				       " {\"backend_type\": \"File\", \"backend_path\": \"/no/m\"}}"));
+}
+
 /* Firecracker: a PATCH naming no field is "Empty PATCH request.", not a no-op 204. */
 Test(controller, patch_machine_config_of_nothing_is_an_empty_patch)
 {
