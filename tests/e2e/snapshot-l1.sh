@@ -21,9 +21,10 @@ step() { echo "${STEP_TAG}_STEP $*"; "$@" || echo "${STEP_TAG}_STEP_FAILED $*"; 
 
 # last / first CONSOLE: the guest's last / first "CNT <n>" value. Only the
 # digits: a kernel message can finish the line ("CNT 4[   13.9] ..."), since
-# the guest's printk and its tty output share the serial port.
-last() { grep -a '^CNT [0-9]*' "$1" | tail -n1 | sed 's/^CNT \([0-9]*\).*/\1/'; }
-first() { grep -a '^CNT [0-9]*' "$1" | head -n1 | sed 's/^CNT \([0-9]*\).*/\1/'; }
+# the guest's printk and its tty output share the serial port. At least one
+# digit: a pause can land right after "CNT " (that line then counts nothing).
+last() { grep -a '^CNT [0-9][0-9]*' "$1" | tail -n1 | sed 's/^CNT \([0-9]*\).*/\1/'; }
+first() { grep -a '^CNT [0-9][0-9]*' "$1" | head -n1 | sed 's/^CNT \([0-9]*\).*/\1/'; }
 
 # A paused guest may be in the middle of a console line, which the restored
 # guest then finishes: the source's console and the restored one are one
