@@ -43,6 +43,26 @@ Test(virtio_net_tap_gone, guest_frames_are_dropped_and_returned)
 	cr_assert_not(needs_reset());
 }
 
+/* Without a TAP a turn is bounded too; the guest's next kick takes up the rest. */
+Test(virtio_net_tap_gone, a_turn_is_bounded_and_the_next_kick_goes_on)
+{
+	start(BASE_FEATURES);
+	close(peer);
+	peer = -1;
+	pump();
+	cr_assert(net->tap_gone);
+	net->tx_budget = 2;
+	for (unsigned int i = 0; i < 5; i++)
+		post_tx_at((uint16_t)(2 * i), TX_BUF_GPA + i * 0x1000, 100, 0);
+	kick(VIRTIO_NET_TXQ);
+	cr_assert_eq(tx_used(), 2, "one turn drops the budget, no more");
+	kick(VIRTIO_NET_TXQ);
+	cr_assert_eq(tx_used(), 4);
+	kick(VIRTIO_NET_TXQ);
+	cr_assert_eq(tx_used(), 5);
+	cr_assert_eq(net->stats.tx_dropped_no_tap, 5);
+}
+
 Test(virtio_net_tap_gone, frames_waiting_for_room_are_dropped_when_the_tap_goes)
 {
 	int size = 4096;

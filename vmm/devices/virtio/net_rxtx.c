@@ -313,8 +313,17 @@ static void tx_process(struct virtio_net *net)
 
 	net->tx_yielded = false;
 	while (net->active) {
-		if (!net->tx_chain_held && sent++ >= net->tx_budget && net->tap_registered) {
-			net->tx_yielded = true; /* EPOLLOUT: the TAP is writable, so very soon */
+		if (!net->tx_chain_held && sent++ >= net->tx_budget) {
+			/*
+			 * The rest on the TAP's EPOLLOUT (writable, so very soon); with
+			 * the TAP gone, on the guest's next kick (its frames are dropped
+			 * anyway). Unbounded, rings a driver lays over each other (used
+			 * entries rewriting the avail index) would hold the VMM thread.
+			 */
+			if (net->tap_registered)
+				net->tx_yielded = true;
+			else
+				virtq_enable_notify(vq, t->mem);
 			break;
 		}
 		if (!net->tx_chain_held) {
